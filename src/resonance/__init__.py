@@ -1,0 +1,3 @@
+"""Resonance: personal social analytics for the enterprise."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from resonance.cli import main
+
+main()

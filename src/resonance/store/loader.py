@@ -1,0 +1,307 @@
+"""Bulk-loading canonical Arrow batches into the store.
+
+All checks and the idempotency anti-join run inside DuckDB on whole batches:
+no Python loop over rows. Each batch is one transaction, so a crash leaves
+either all of a batch or none of it, and a re-run fills in exactly what is
+missing.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import duckdb
+import pyarrow as pa
+
+from resonance.model import EVENT_SCHEMA, ITEM_SCHEMA, PROFILE_SCHEMA, REJECT_SCHEMA, VERBS
+from resonance.store.people import load_profiles
+
+RAW_LIMIT = 64 * 1024
+"""Raw text kept per quarantined record; longer records are cut and marked
+(the file and line still point at the original)."""
+
+ANONYMOUS_VERBS = ("Vote", "View")
+"""Verbs a source may report without an actor (Stack Exchange votes, page views)."""
+
+
+@dataclass(slots=True)
+class Batch:
+    """What a source hands to the store: canonical rows and rejected records."""
+
+    events: pa.Table | None = None
+    items: pa.Table | None = None
+    profiles: pa.Table | None = None
+    rejects: pa.Table | None = None
+
+
+@dataclass(slots=True)
+class LoadCounts:
+    ingested: Counter = field(default_factory=Counter)    # per table
+    duplicates: Counter = field(default_factory=Counter)  # per table
+    reasons: Counter = field(default_factory=Counter)     # rejection reason -> n
+
+    @property
+    def rejected(self) -> int:
+        return sum(self.reasons.values())
+
+    def add(self, other: LoadCounts) -> None:
+        self.ingested.update(other.ingested)
+        self.duplicates.update(other.duplicates)
+        self.reasons.update(other.reasons)
+
+
+def conform(table: pa.Table | None, schema: pa.Schema) -> pa.Table | None:
+    """Reorder and cast a table to `schema`, adding missing nullable columns."""
+    if table is None or table.num_rows == 0:
+        return None
+    columns = []
+    for f in schema:
+        if f.name in table.column_names:
+            col = table.column(f.name)
+            columns.append(col if col.type == f.type else col.cast(f.type))
+        else:
+            columns.append(pa.nulls(table.num_rows, f.type))
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+class Loader:
+    """Writes batches of one ingest run into the store."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, ingest_id: int) -> None:
+        self.con = con
+        self.ingest_id = ingest_id
+        self.verbs_sql = ", ".join(f"'{v}'" for v in sorted(VERBS))
+        self.anonymous_sql = ", ".join(f"'{v}'" for v in ANONYMOUS_VERBS)
+
+    def load(self, batch: Batch) -> LoadCounts:
+        counts = LoadCounts()
+        con = self.con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            rejects = conform(batch.rejects, REJECT_SCHEMA)
+            if rejects is not None:
+                self._quarantine_table(rejects, counts)
+            profiles = conform(batch.profiles, PROFILE_SCHEMA)
+            if profiles is not None:
+                self._load_profiles(profiles, counts)
+            items = conform(batch.items, ITEM_SCHEMA)
+            if items is not None:
+                self._load_items(items, counts)
+            events = conform(batch.events, EVENT_SCHEMA)
+            if events is not None:
+                self._load_events(events, counts)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        finally:
+            for name in ("_b_rejects", "_b_items", "_b_events", "_b_profiles"):
+                try:
+                    con.unregister(name)
+                except Exception:  # noqa: S110 - not registered in this batch
+                    pass
+        return counts
+
+    # -- quarantine ---------------------------------------------------------------
+    def _quarantine_table(self, rejects: pa.Table, counts: LoadCounts) -> None:
+        self.con.register("_b_rejects", rejects)
+        self._quarantine_from("SELECT source, file, line, field, reason, raw FROM _b_rejects", counts)
+
+    def _quarantine_from(self, select_sql: str, counts: LoadCounts) -> None:
+        """Insert rejected records, skipping ones an earlier run already quarantined
+        (same file, line, reason and raw text), so re-running an ingest adds nothing."""
+        rows = self.con.execute(
+            f"""
+            WITH r AS ({select_sql})
+            SELECT reason, count(*) FROM r GROUP BY reason
+            """
+        ).fetchall()
+        for reason, n in rows:
+            counts.reasons[reason] += n
+        self.con.execute(
+            f"""
+            INSERT INTO quarantine (ingest_id, source, file, line, field, reason, raw, quarantined_at)
+            SELECT ?, r.source, r.file, r.line, r.field, r.reason,
+                   CASE WHEN length(r.raw) > {RAW_LIMIT}
+                        THEN left(r.raw, {RAW_LIMIT}) || ' …[truncated]' ELSE r.raw END,
+                   now()::TIMESTAMP
+            FROM ({select_sql}) r
+            WHERE NOT EXISTS (
+                SELECT 1 FROM quarantine q
+                WHERE q.source IS NOT DISTINCT FROM r.source AND q.file IS NOT DISTINCT FROM r.file
+                  AND q.line IS NOT DISTINCT FROM r.line AND q.reason = r.reason
+                  AND md5(coalesce(q.raw, '')) = md5(coalesce(
+                      CASE WHEN length(r.raw) > {RAW_LIMIT}
+                           THEN left(r.raw, {RAW_LIMIT}) || ' …[truncated]' ELSE r.raw END, '')))
+            """,
+            [self.ingest_id],
+        )
+
+    # -- events -------------------------------------------------------------------
+    def _load_events(self, events: pa.Table, counts: LoadCounts) -> None:
+        con = self.con
+        con.register("_b_events", events)
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE _checked AS
+            SELECT *,
+                CASE
+                    WHEN source IS NULL OR source = '' THEN 'source'
+                    WHEN native_id IS NULL OR native_id = '' THEN 'id'
+                    WHEN verb IS NULL OR verb NOT IN ({self.verbs_sql}) THEN 'verb'
+                    WHEN time IS NULL THEN 'time'
+                    WHEN (actor IS NULL OR actor = '') AND verb NOT IN ({self.anonymous_sql}) THEN 'actor'
+                END AS bad_field,
+                row_number() OVER (PARTITION BY source, native_id ORDER BY line NULLS LAST) AS copy_no,
+                min(line) OVER (PARTITION BY source, native_id) AS first_line
+            FROM _b_events
+            """
+        )
+        self._quarantine_from(
+            """
+            SELECT source, file, line,
+                   coalesce(bad_field, 'id') AS field,
+                   CASE bad_field
+                       WHEN 'source' THEN 'missing source'
+                       WHEN 'id' THEN 'missing id'
+                       WHEN 'verb' THEN CASE WHEN verb IS NULL THEN 'missing verb'
+                                             ELSE 'unknown verb ' || verb END
+                       WHEN 'time' THEN 'missing or unparseable time'
+                       WHEN 'actor' THEN 'missing actor'
+                       ELSE 'duplicate id (first at line ' || coalesce(first_line::VARCHAR, '?') || ')'
+                   END AS reason,
+                   raw
+            FROM _checked WHERE bad_field IS NOT NULL OR copy_no > 1
+            """,
+            counts,
+        )
+        good = con.execute("SELECT count(*) FROM _checked WHERE bad_field IS NULL AND copy_no = 1").fetchall()[0][0]
+        con.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE _new_events AS
+            SELECT c.* EXCLUDE (bad_field, copy_no, first_line, file, line, raw)
+            FROM _checked c
+            WHERE c.bad_field IS NULL AND c.copy_no = 1
+              AND NOT EXISTS (SELECT 1 FROM events e
+                              WHERE e.source = c.source AND e.native_id = c.native_id)
+            """
+        )
+        inserted = con.execute(
+            """
+            INSERT INTO events (source, native_id, time, actor, verb, object, object_type, target,
+                                recipients, value, ctx_meeting, ctx_account, ctx_opportunity, ctx_item,
+                                extra, ingest_id, ingested_at)
+            SELECT source, native_id, time, actor, verb, object, object_type, target,
+                   recipients, value, ctx_meeting, ctx_account, ctx_opportunity, ctx_item,
+                   extra, ?, now()::TIMESTAMP
+            FROM _new_events
+            """,
+            [self.ingest_id],
+        ).fetchall()[0][0]
+        counts.ingested["events"] += inserted
+        counts.duplicates["events"] += good - inserted
+        self._register_identities(
+            """
+            SELECT actor AS identity FROM _new_events WHERE actor IS NOT NULL AND actor <> ''
+            UNION SELECT object FROM _new_events WHERE object_type = 'person' AND object IS NOT NULL
+            UNION SELECT unnest(recipients) FROM _new_events
+            """
+        )
+        con.execute("DROP TABLE IF EXISTS _checked")
+        con.execute("DROP TABLE IF EXISTS _new_events")
+
+    # -- items ----------------------------------------------------------------------
+    def _load_items(self, items: pa.Table, counts: LoadCounts) -> None:
+        con = self.con
+        con.register("_b_items", items)
+        con.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE _checked_items AS
+            SELECT *,
+                CASE
+                    WHEN item_id IS NULL OR item_id = '' OR native_id IS NULL OR native_id = '' THEN 'id'
+                    WHEN kind IS NULL OR kind = '' THEN 'kind'
+                END AS bad_field,
+                row_number() OVER (PARTITION BY source, native_id ORDER BY line NULLS LAST) AS copy_no,
+                min(line) OVER (PARTITION BY source, native_id) AS first_line
+            FROM _b_items
+            """
+        )
+        self._quarantine_from(
+            """
+            SELECT source, file, line, coalesce(bad_field, 'id') AS field,
+                   CASE bad_field WHEN 'id' THEN 'missing item id' WHEN 'kind' THEN 'missing item kind'
+                        ELSE 'duplicate item id (first at line ' || coalesce(first_line::VARCHAR, '?') || ')'
+                   END AS reason, raw
+            FROM _checked_items WHERE bad_field IS NOT NULL OR copy_no > 1
+            """,
+            counts,
+        )
+        good = con.execute(
+            "SELECT count(*) FROM _checked_items WHERE bad_field IS NULL AND copy_no = 1"
+        ).fetchall()[0][0]
+        inserted = con.execute(
+            """
+            INSERT INTO items (item_id, source, native_id, kind, author, parent_id, container, title,
+                               text, tags, created, url, extra, ingest_id, ingested_at)
+            SELECT item_id, source, native_id, kind, author, parent_id, container, title,
+                   text, tags, created, url, extra, ?, now()::TIMESTAMP
+            FROM _checked_items c
+            WHERE bad_field IS NULL AND copy_no = 1
+              AND NOT EXISTS (SELECT 1 FROM items i WHERE i.source = c.source AND i.native_id = c.native_id)
+            """,
+            [self.ingest_id],
+        ).fetchall()[0][0]
+        counts.ingested["items"] += inserted
+        counts.duplicates["items"] += good - inserted
+        self._register_identities(
+            """SELECT DISTINCT author AS identity FROM _checked_items
+               WHERE bad_field IS NULL AND author IS NOT NULL AND author <> ''"""
+        )
+        con.execute("DROP TABLE IF EXISTS _checked_items")
+
+    # -- people -----------------------------------------------------------------------
+    def _load_profiles(self, profiles: pa.Table, counts: LoadCounts) -> None:
+        con = self.con
+        con.register("_b_profiles", profiles)
+        bad = """
+            CASE WHEN native_id IS NULL OR native_id = '' THEN 'id'
+                 WHEN identities IS NULL OR len(identities) = 0 THEN 'identities' END"""
+        self._quarantine_from(
+            f"""
+            SELECT source, file, line, {bad} AS field,
+                   CASE {bad} WHEN 'id' THEN 'missing person id' ELSE 'person without any identity' END
+                       AS reason, raw
+            FROM _b_profiles WHERE {bad} IS NOT NULL
+            UNION ALL
+            SELECT source, file, line, 'id', 'duplicate person id (first at line ' || first_line || ')', raw
+            FROM (SELECT *, row_number() OVER (PARTITION BY source, native_id ORDER BY line) AS copy_no,
+                         min(line) OVER (PARTITION BY source, native_id) AS first_line
+                  FROM _b_profiles WHERE native_id IS NOT NULL AND native_id <> '')
+            WHERE copy_no > 1
+            """,
+            counts,
+        )
+        good = con.sql(
+            f"""SELECT * EXCLUDE (file, line, raw) FROM _b_profiles WHERE {bad} IS NULL
+                QUALIFY row_number() OVER (PARTITION BY source, native_id ORDER BY line) = 1"""
+        ).to_arrow_table()
+        new, unchanged = load_profiles(con, good, self.ingest_id)
+        counts.ingested["people"] += new
+        counts.duplicates["people"] += unchanged
+
+    def _register_identities(self, select_sql: str) -> None:
+        """Give every identity seen for the first time a person of its own.
+
+        Profiles from a directory later attach these to the right person."""
+        self.con.execute(
+            f"""
+            INSERT INTO identities (identity, person_id, kind, first_seen)
+            SELECT identity, identity,
+                   CASE WHEN identity LIKE 'email:%' THEN 'email' ELSE 'account' END, now()::TIMESTAMP
+            FROM ({select_sql}) s
+            WHERE identity IS NOT NULL
+              AND NOT EXISTS (SELECT 1 FROM identities i WHERE i.identity = s.identity)
+            """
+        )

@@ -1,0 +1,1 @@
+"""Route modules: each defines a FastAPI `router` and is included automatically."""
