@@ -8,8 +8,8 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from conftest import rows
 
+from conftest import rows
 from resonance.ingest import run_ingest
 from resonance.sources import SourceError
 

@@ -308,10 +308,9 @@ def _scan_headers(
     message carries ~60 lines of Received and DKIM noise for the dozen we use, and
     a Python loop over every line costs several times more (measured).
     """
-    if end is None:  # a standalone block: give its first line the newline the pattern wants
-        found = pattern.findall(b"\n" + block)
-    else:  # a span of a larger buffer, scanned in place (no copy of the header block)
-        found = pattern.findall(block, start, end)
+    # A standalone block gets the newline the pattern wants before its first name; a span
+    # of a larger buffer is scanned in place (no copy of the header block).
+    found = pattern.findall(b"\n" + block) if end is None else pattern.findall(block, start, end)
     out = {key.lower(): value for key, value in reversed(found)}  # the first occurrence wins
     for key, value in out.items():
         if b"\n" in value:
