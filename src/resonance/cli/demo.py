@@ -33,7 +33,9 @@ def _print_accounts(accounts: Any) -> None:
 
 @app.command()
 def demo(
-    data_dir: Annotated[Path, typer.Option("--dir", help="Where the synthetic company is written.")] = Path("demo-data"),
+    data_dir: Annotated[
+        Path, typer.Option("--dir", help="Where the synthetic company is written.")
+    ] = Path("demo-data"),
     db: DbOption = None,
     people: Annotated[int, typer.Option(help="Employees of the demo company.", min=20)] = 2000,
     days: Annotated[int, typer.Option(help="Days of activity.", min=1)] = 365,

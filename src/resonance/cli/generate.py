@@ -11,7 +11,9 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from resonance.cli.app import JsonOption, app, console, fail, print_json
-from resonance.generate import DEFAULT_END, FORMATS, GenerateOptions, Progress as ProgressFn, generate as run_generate
+from resonance.generate import DEFAULT_END, FORMATS, GenerateOptions
+from resonance.generate import Progress as ProgressFn
+from resonance.generate import generate as run_generate
 
 
 def parse_formats(value: str | None) -> tuple[str, ...]:
@@ -38,7 +40,8 @@ class ProgressBar:
 
     def __init__(self, disable: bool = False) -> None:
         self.progress = Progress(
-            TextColumn("[progress.description]{task.description:<10}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+            TextColumn("[progress.description]{task.description:<10}"), BarColumn(),
+            TextColumn("{task.percentage:>3.0f}%"),
             TimeElapsedColumn(), console=console, transient=False, disable=disable,
         )
         self.tasks: dict[str, int] = {}
@@ -65,7 +68,7 @@ def generate(
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same bytes.")] = 42,
     end: Annotated[str | None, typer.Option(help=f"Last day, YYYY-MM-DD [default {DEFAULT_END}].")] = None,
     events: Annotated[
-        int | None, typer.Option(help="Activity Streams events to write [default people × days × 0.6].", min=1)
+        int | None, typer.Option(help="Activity Streams events to write [default people × days × 0.5].", min=1)
     ] = None,
     formats: Annotated[
         str | None, typer.Option(help=f"Comma-separated subset of: {', '.join(FORMATS)} [default all].")

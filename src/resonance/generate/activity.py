@@ -39,7 +39,7 @@ NOTE, ARTICLE, DOCUMENT, QUESTION, ANSWER, COMMENT = range(6)
 AS2_TYPES = ("Note", "Article", "Document", "Question", "Answer", "Comment")
 ITEM_PATHS = ("posts", "articles", "files", "questions", "answers", "comments")
 
-DEFAULT_EVENTS_PER_PERSON_DAY = 0.6
+DEFAULT_EVENTS_PER_PERSON_DAY = 0.5
 SLICE_MAX_EVENTS = 200_000
 POOL_DAYS = 45
 POOL_MAX = 400_000
@@ -250,7 +250,8 @@ class ActivityGenerator:
         self._help_topics()
 
         self.joins = self._plan_joins(events)
-        planned = [(t, e) for t, e in customers.as2_events if self.start_epoch <= t < self.start_epoch + company.days * 86400]
+        window_end = self.start_epoch + company.days * 86400
+        planned = [(t, e) for t, e in customers.as2_events if self.start_epoch <= t < window_end]
         self.planned = planned
         self.dynamic = events - len(self.joins.actor) - len(planned)
         if self.dynamic < 0:
@@ -678,7 +679,8 @@ class ActivityGenerator:
         actor, person = actor[mask], person[mask]
         return PersonActs("Follow", actor, person, self.worktime(rng, actor, start, length))
 
-    def _mentions(self, rng: np.random.Generator, m: int, new: list[Creates], sampler: PeopleSampler) -> PersonActs | None:
+    def _mentions(self, rng: np.random.Generator, m: int, new: list[Creates],
+                  sampler: PeopleSampler) -> PersonActs | None:
         if m == 0 or not new:
             return None
         items = _concat_items(new)

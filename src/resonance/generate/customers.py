@@ -28,6 +28,7 @@ OPEN_STAGES = ("Prospecting", "Qualification", "Needs Analysis", "Proposal/Price
 PRODUCTS = ("Platform", "Analytics add-on", "Enterprise support", "Data connectors", "Security pack",
             "Premium seats", "Migration services")
 DEAL_KINDS = ("new business", "expansion", "renewal", "pilot")
+MEETING_KINDS = ("discovery call", "demo", "technical deep dive", "pricing review", "security review")
 
 
 def day_epoch(d: date) -> int:
@@ -306,7 +307,7 @@ class _DealPlanner:
             self.meetings.append(PlannedMeeting(
                 uid=f"cust-{oi}-{k}@{self.c.domain}", start=t, minutes=int(self.rng.choice([30, 45, 60])),
                 organizer=opp.owner, attendees=self._team(opp)[1:], contacts=list(opp.contacts),
-                summary=f"{account.name}: {('discovery call', 'demo', 'technical deep dive', 'pricing review', 'security review')[k % 5]}",
+                summary=f"{account.name}: {MEETING_KINDS[k % len(MEETING_KINDS)]}",
                 opportunity=oi,
             ))
 

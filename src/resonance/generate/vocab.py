@@ -28,8 +28,12 @@ class Department:
     helps: tuple[str, ...] = ()  # departments whose questions it often answers
 
 
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
 def _t(slug: str, name: str, tags: str, words: str) -> Topic:
-    return Topic(slug, name, tuple(tags.split()), tuple(words.split()))
+    return Topic(slug, name, _words(tags), _words(words))
 
 
 DEPARTMENTS: tuple[Department, ...] = (
@@ -235,7 +239,7 @@ LOCATIONS: tuple[tuple[str, str, float, float], ...] = (
     ("Sydney", "AU", 10, 0.06),
 )
 
-FIRST_NAMES = tuple("""
+FIRST_NAMES = _words("""
 James Mary Robert Patricia John Jennifer Michael Linda David Elizabeth William Barbara Richard Susan
 Joseph Jessica Thomas Sarah Charles Karen Chris Lisa Daniel Nancy Matthew Betty Anthony Sandra Mark
 Margaret Donald Ashley Steven Kimberly Paul Emily Andrew Donna Joshua Michelle Kenneth Carol Kevin
@@ -250,12 +254,12 @@ Luca Chiara Pierre Camille Louis Chloe Hugo Manon Sven Ingrid Lars Astrid Nils F
 Santiago Camila Diego Lucia Javier Elena Pablo Ines Kwame Amara Chidi Ngozi Tunde Zainab Omar Layla
 Yusuf Fatima Hamza Aisha Noah Olivia Liam Ava Ethan Mia Mason Isla Logan Zoe Aiden Chloe Leo Ruby
 Jordan Taylor Morgan Casey Riley Alex Jamie Avery Quinn Rowan
-""".split())
+""")
 
 # A few names with characters outside ASCII: real directories have them, e-mail local parts do not.
 FIRST_NAMES_ACCENTED = ("José", "Zoë", "Søren", "Björn", "Renée", "Chloé", "Jürgen", "Ángel", "Mikaël", "Siân")
 
-LAST_NAMES = tuple("""
+LAST_NAMES = _words("""
 Smith Johnson Williams Brown Jones Garcia Miller Davis Rodriguez Martinez Hernandez Lopez Gonzalez
 Wilson Anderson Thomas Taylor Moore Jackson Martin Lee Perez Thompson White Harris Sanchez Clark
 Ramirez Lewis Robinson Walker Young Allen King Wright Scott Torres Nguyen Hill Flores Green Adams
@@ -266,20 +270,20 @@ Rossi Russo Ferrari Esposito Bianchi Romano Dubois Laurent Bernard Moreau Lefebv
 Andersson Karlsson Nilsson Larsen Hansen Jensen Silva Santos Oliveira Costa Pereira Fernandes Okafor
 Mensah Adeyemi Okoye Diallo Haddad Khalil Rahman Hussain Ahmed Yilmaz Kaya Demir OBrien Murphy Kelly
 Byrne Walsh Ryan McCarthy Sullivan Fitzgerald Lindqvist Berg Dahl Vos Jansen deVries Bakker Visser
-""".split())
+""")
 LAST_NAMES_SPECIAL = ("O'Brien", "Núñez", "Müller", "García-López", "D'Angelo", "Łukasik")
 
 # Customer organisations: adjective + noun + kind, e.g. "Blue Harbor Logistics".
-CUSTOMER_ADJECTIVES = tuple("""
+CUSTOMER_ADJECTIVES = _words("""
 Blue Red Green Silver Golden Northern Southern Eastern Western Bright Swift Summit Pioneer Atlas
 Apex Evergreen Granite Harbor Iron Maple Cedar Crystal Coastal Prairie Polar Solar Lunar Stellar
 Vertex Quantum Nimbus Crimson Azure Amber Ivory Obsidian Sterling Copper Orchid Falcon
-""".split())
-CUSTOMER_NOUNS = tuple("""
+""")
+CUSTOMER_NOUNS = _words("""
 Harbor River Peak Ridge Bay Valley Forge Bridge Field Lake Stone Gate Point Works Labs Systems
 Dynamics Networks Holdings Partners Group Ventures Foods Motors Health Energy Logistics Retail
 Insurance Bank Pharma Media Airlines Telecom Foundry
-""".split())
+""")
 INDUSTRIES = (
     "Banking", "Insurance", "Healthcare", "Retail", "Manufacturing", "Logistics", "Telecommunications",
     "Energy", "Media", "Pharmaceuticals", "Public Sector", "Education", "Technology", "Automotive",
@@ -291,14 +295,14 @@ CONTACT_TITLES = (
 )
 
 # Common words that carry no topic: the texture of business prose.
-FILLER_WORDS = tuple("""
+FILLER_WORDS = _words("""
 we our team the this that next week today update plan share notes quick question idea help thanks
 everyone please review draft final proposal meeting follow-up timeline owner status progress risk
 issue fix change improve learn lessons approach process customer project goal result impact
 feedback decision option recommend suggest check confirm agree discuss clarify summary details
 context example template guide checklist kickoff retro sync demo launch pilot phase scope
 estimate effort priority blocker dependency handoff quarter month deadline budget metric target
-""".split())
+""")
 
 POST_OPENERS = (
     "Notes on", "Lessons learned from", "A quick guide to", "Update on", "Deep dive:", "How we improved",
