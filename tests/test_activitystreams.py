@@ -8,7 +8,6 @@ from datetime import datetime
 from pathlib import Path
 
 from conftest import rows
-
 from resonance.ingest import run_ingest
 
 

@@ -97,13 +97,10 @@ def _kind_map_sql() -> str:
 
 TRANSFORM_SQL = f"""
 CREATE OR REPLACE TEMP TABLE parsed AS
-WITH src AS (
-    SELECT line, text FROM lines WHERE trim(text) <> ''
+WITH valid AS (
+    SELECT line, text, json_valid(text) AS ok FROM lines
 ),
-valid AS (
-    SELECT line, text, json_valid(text) AS ok FROM src
-),
-extracted AS (
+extracted AS MATERIALIZED (
     SELECT line, text, ok,
            CASE WHEN ok THEN json_type(text) END AS top_type,
            CASE WHEN ok AND json_type(text) = 'OBJECT'
@@ -141,12 +138,25 @@ fields AS (
         {_p("$.context.item")} AS ctx_item,
         coalesce(try_cast({_p("$.value")} AS DOUBLE), try_cast({_p("$.result")} AS DOUBLE)) AS value
     FROM extracted
+),
+resolved AS (
+    SELECT * EXCLUDE (text),
+        {_verb_map_sql()}[lower(as2_type)] AS verb,
+        {_time_sql("time_text")} AS time,
+        {_identity_sql("actor_iri")} AS actor,
+        -- Records without an id get one derived from their content, so re-ingest is idempotent.
+        coalesce(id, CASE WHEN ok THEN 'sha1:' || sha1(rtrim(text, chr(10) || chr(13))) END) AS native_id
+    FROM fields
+),
+-- A second record with an id already used in this block is a duplicate. A hash
+-- aggregate finds the few repeated ids far faster than a window over all rows.
+repeated AS (
+    SELECT native_id, min(line) AS first_line FROM resolved
+    WHERE native_id IS NOT NULL GROUP BY native_id HAVING count(*) > 1
 )
-SELECT *,
-    {_verb_map_sql()}[lower(as2_type)] AS verb,
-    {_time_sql("time_text")} AS time,
-    {_identity_sql("actor_iri")} AS actor
-FROM fields
+SELECT r.*, r2.first_line,
+       CASE WHEN r2.first_line IS NULL OR r.line = r2.first_line THEN 1 ELSE 2 END AS copy_no
+FROM resolved r LEFT JOIN repeated r2 USING (native_id)
 """
 
 REJECTS_SQL = """
@@ -154,28 +164,34 @@ SELECT 'as2' AS source, ? AS file, line,
     CASE WHEN NOT ok THEN 'json' WHEN top_type <> 'OBJECT' THEN 'record'
          WHEN as2_type IS NULL OR verb IS NULL THEN 'type'
          WHEN time_text IS NULL OR time IS NULL THEN 'published'
-         ELSE 'actor' END AS field,
+         WHEN actor IS NULL AND verb NOT IN ('Vote', 'View') THEN 'actor'
+         ELSE 'id' END AS field,
     CASE WHEN NOT ok THEN 'malformed JSON'
          WHEN top_type <> 'OBJECT' THEN 'record is not a JSON object'
          WHEN as2_type IS NULL THEN 'missing activity type'
          WHEN verb IS NULL THEN 'unknown verb ' || as2_type
          WHEN time_text IS NULL THEN 'missing time (published)'
          WHEN time IS NULL THEN 'unparseable time ' || left(time_text, 40)
-         ELSE 'missing actor' END AS reason,
-    text AS raw
-FROM parsed
-WHERE NOT ok OR top_type <> 'OBJECT' OR verb IS NULL OR time IS NULL
-   OR (actor IS NULL AND verb NOT IN ('Vote', 'View'))
+         WHEN actor IS NULL AND verb NOT IN ('Vote', 'View') THEN 'missing actor'
+         ELSE 'duplicate id (first at line ' || first_line || ')' END AS reason,
+    rtrim(l.text, chr(10) || chr(13)) AS raw
+FROM parsed JOIN lines l USING (line)
+WHERE (NOT ok OR top_type <> 'OBJECT' OR verb IS NULL OR time IS NULL
+       OR (actor IS NULL AND verb NOT IN ('Vote', 'View')) OR copy_no > 1)
+  AND trim(l.text) <> ''  -- blank lines are not records
 """
 
-GOOD = "ok AND top_type = 'OBJECT' AND verb IS NOT NULL AND time IS NOT NULL AND (actor IS NOT NULL OR verb IN ('Vote', 'View'))"
+GOOD = (
+    "ok AND top_type = 'OBJECT' AND verb IS NOT NULL AND time IS NOT NULL"
+    " AND (actor IS NOT NULL OR verb IN ('Vote', 'View')) AND copy_no = 1"
+)
 
 EVENTS_SQL = f"""
 SELECT 'as2' AS source,
-    coalesce(id, 'sha1:' || sha1(text)) AS native_id,
+    native_id AS native_id,
     time, actor, verb,
     CASE WHEN is_person THEN {_identity_sql("object_iri")}
-         WHEN verb = 'Create' AND object_embedded THEN coalesce(object_iri, coalesce(id, 'sha1:' || sha1(text)) || '#object')
+         WHEN verb = 'Create' AND object_embedded THEN coalesce(object_iri, native_id || '#object')
          ELSE object_iri END AS object,
     CASE WHEN is_person THEN 'person' WHEN object_iri IS NOT NULL OR object_embedded THEN 'item' END AS object_type,
     CASE WHEN verb = 'Kudos' OR verb = 'Invite' THEN {_identity_sql("target_iri")} ELSE target_iri END AS target,
@@ -186,16 +202,16 @@ SELECT 'as2' AS source,
         lambda x: x IS NOT NULL) AS recipients,
     value, ctx_meeting, ctx_account, ctx_opportunity, ctx_item,
     NULL::VARCHAR AS extra,
-    ? AS file, line, text AS raw
+    ? AS file, line, NULL::VARCHAR AS raw  -- good records need no raw copy
 FROM (SELECT *, (object_type_as2 IN {PERSON_TYPES!r})
                 OR (verb IN {PERSON_VERBS!r} AND NOT object_embedded) AS is_person
       FROM parsed WHERE {GOOD})
 """
 
 ITEMS_SQL = f"""
-SELECT coalesce(object_iri, coalesce(id, 'sha1:' || sha1(text)) || '#object') AS item_id,
+SELECT coalesce(object_iri, native_id || '#object') AS item_id,
     'as2' AS source,
-    coalesce(object_iri, coalesce(id, 'sha1:' || sha1(text)) || '#object') AS native_id,
+    coalesce(object_iri, native_id || '#object') AS native_id,
     coalesce({_kind_map_sql()}[object_type_as2],
              CASE WHEN lower(object_type_as2) IN {tuple(sorted(ITEM_KINDS))!r} THEN lower(object_type_as2) END,
              CASE WHEN object_parent IS NOT NULL THEN 'comment' ELSE 'post' END) AS kind,
@@ -215,10 +231,12 @@ SELECT coalesce(object_iri, coalesce(id, 'sha1:' || sha1(text)) || '#object') AS
     coalesce({_time_sql("object_published")}, time) AS created,
     object_url AS url,
     NULL::VARCHAR AS extra,
-    ? AS file, line, text AS raw
+    ? AS file, line, NULL::VARCHAR AS raw
 FROM parsed
 WHERE {GOOD} AND verb = 'Create' AND object_embedded
   AND coalesce(object_type_as2, '') NOT IN {PERSON_TYPES!r}
+-- Two activities may create the same object: the first one wins (the batch is "checked").
+QUALIFY row_number() OVER (PARTITION BY item_id ORDER BY line) = 1
 """
 
 PROFILES_SQL = """
@@ -310,6 +328,7 @@ class ActivityStreamsSource(Source):
             items=con.sql(ITEMS_SQL, params=[name]).to_arrow_table(),
             profiles=con.sql(PROFILES_SQL, params=[name]).to_arrow_table(),
             rejects=rejects,
+            checked=True,
         )
         con.unregister("lines")
 

@@ -171,10 +171,11 @@ def iter_line_blocks(
 ) -> Iterator[tuple[pa.Array, pa.Array, list[tuple[int, str]]]]:
     """Yield (line numbers, lines as an Arrow string array, invalid lines) per block.
 
-    Lines are cut with numpy and wrapped as Arrow buffers, so a block of a
-    million lines costs no Python string objects. Lines that are not valid
-    UTF-8 are left out of the array and returned as (line number, repr) so the
-    caller can quarantine them.
+    Lines are found with numpy and wrapped as Arrow buffers over the block, so
+    a block of a million lines costs no Python string objects. Each line keeps
+    its trailing newline. Lines that are not valid UTF-8 are left out of the
+    array and returned as (line number, text with replacement characters) so
+    the caller can quarantine them.
     """
     import numpy as np
 
@@ -195,38 +196,33 @@ def iter_line_blocks(
             body, carry = data[: last_nl + 1], data[last_nl + 1 :]
             buf = np.frombuffer(body, dtype=np.uint8)
             ends = np.flatnonzero(buf == 10)
-            starts = np.concatenate(([0], ends[:-1] + 1))
             n = len(ends)
-            line_numbers = pa.array(np.arange(next_line, next_line + n, dtype=np.int64))
+            # Zero-copy: each line keeps its trailing newline (JSON and CSV parsers
+            # ignore it), so Arrow offsets point straight into the block.
             offsets = np.empty(n + 1, dtype=np.int32 if len(body) < 2**31 else np.int64)
-            # Each line runs from its start to its newline (exclusive); we point the
-            # Arrow offsets at starts and ends by building a view with separators kept
-            # out: offsets must be contiguous, so strip newlines by compacting.
-            lengths = ends - starts
             offsets[0] = 0
-            np.cumsum(lengths, out=offsets[1:])
-            compact = np.delete(buf, ends).tobytes() if n else b""
+            offsets[1:] = ends + 1
             arrow_type = pa.string() if offsets.dtype == np.int32 else pa.large_string()
-            lines = pa.Array.from_buffers(
-                arrow_type, n, [None, pa.py_buffer(offsets.tobytes()), pa.py_buffer(compact)]
-            )
+            buffers = [None, pa.py_buffer(offsets), pa.py_buffer(body)]
+            lines = pa.Array.from_buffers(arrow_type, n, buffers)
+            line_numbers = pa.array(np.arange(next_line, next_line + n, dtype=np.int64))
             bad: list[tuple[int, str]] = []
             try:
                 lines.validate(full=True)
             except pa.ArrowInvalid:
                 keep = np.ones(n, dtype=bool)
-                for i in range(n):
-                    raw = body[starts[i] : ends[i]]
+                start = 0
+                for i, end in enumerate(ends):
+                    raw = body[start:end]
+                    start = end + 1
                     try:
                         raw.decode("utf-8")
                     except UnicodeDecodeError:
                         keep[i] = False
                         bad.append((next_line + i, raw.decode("utf-8", "replace")))
                 mask = pa.array(keep)
-                lines = pa.Array.from_buffers(
-                    pa.binary() if arrow_type == pa.string() else pa.large_binary(), n,
-                    [None, pa.py_buffer(offsets.tobytes()), pa.py_buffer(compact)],
-                ).filter(mask).cast(arrow_type)
+                binary = pa.binary() if arrow_type == pa.string() else pa.large_binary()
+                lines = pa.Array.from_buffers(binary, n, buffers).filter(mask).cast(arrow_type)
                 line_numbers = line_numbers.filter(mask)
             next_line += n
             yield line_numbers, lines, bad
