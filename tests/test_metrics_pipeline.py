@@ -9,9 +9,9 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+
 from conftest import rows
 from metrics_synth import build_company
-
 from resonance.metrics.evidence import evidence
 from resonance.metrics.periods import PeriodError, parse_period, periods_between
 from resonance.metrics.pipeline import run_pipeline
@@ -45,7 +45,7 @@ def test_pipeline_writes_every_table(company):
                                     "GROUP BY period"):
         assert mean == pytest.approx(1.0, abs=1e-5), period
     lo, hi = rows(store, "SELECT min(percentile), max(percentile) FROM person_percentiles")[0]
-    assert 0 <= lo and hi <= 100 and hi == 100
+    assert lo >= 0 and hi <= 100 and hi == 100
     # Breakdowns add up to the value (knowledge value: before the floor at 0 per item, none here).
     bad = rows(store, """
         SELECT m.period, m.person_id, m.metric, m.value, sum(b.value) FROM person_metrics m
