@@ -192,16 +192,18 @@ def link_plus_addresses(con: duckdb.DuckDBPyConnection) -> int:
         """
     ).fetchall()
     linked = 0
-    for _identity, person, canon, owner in rows:
+    for identity, _, canon, _ in rows:
+        # Re-read both owners: an earlier link in this loop may have moved either.
         current = con.execute("SELECT person_id FROM identities WHERE identity = ?", [canon]).fetchall()
-        person_now = con.execute("SELECT person_id FROM identities WHERE identity = ?", [_identity]).fetchall()[0][0]
+        person_now = con.execute("SELECT person_id FROM identities WHERE identity = ?", [identity]).fetchall()[0][0]
         if not current:
             con.execute(
-                "INSERT INTO identities (identity, person_id, kind, first_seen) VALUES (?, ?, 'email', now()::TIMESTAMP)",
+                """INSERT INTO identities (identity, person_id, kind, first_seen)
+                   VALUES (?, ?, 'email', now()::TIMESTAMP)""",
                 [canon, person_now],
             )
         elif current[0][0] != person_now:
-            _link_persons(con, current[0][0], [person_now], reason=f"plus-address {_identity} of {canon}")
+            _link_persons(con, current[0][0], [person_now], reason=f"plus-address {identity} of {canon}")
             linked += 1
     return linked
 
