@@ -78,7 +78,7 @@ def _check_consistent(db: Path, expected_per_file: dict[str, int]) -> dict[str, 
 
 def test_sigkill_during_ingest_then_rerun_gives_exact_counts(tmp_path):
     corpus = tmp_path / "corpus"
-    expected = write_as2_corpus(corpus, files=10, per_file=2500)
+    expected = write_as2_corpus(corpus, files=6, per_file=2000)
     reference_db = tmp_path / "reference.duckdb"
     started = time.monotonic()
     subprocess.run(_ingest_cmd(corpus, reference_db), check=True, capture_output=True, env=_env(), timeout=300)

@@ -10,17 +10,16 @@ import os
 import stat
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import httpx
 import pytest
-from server_proc import Server, env, resonance
-from synth import write_as2_corpus
 
 from resonance.jobs.lockfile import lock_path, read_lock, write_lock
 from resonance.store import open_store
+from server_proc import Server, env, resonance
+from synth import write_as2_corpus
 
 pytestmark = pytest.mark.slow
 
