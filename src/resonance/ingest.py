@@ -17,7 +17,7 @@ import duckdb
 
 from resonance.sources import get_source
 from resonance.store.loader import LoadCounts, Loader
-from resonance.store.people import refresh_people
+from resonance.store.people import link_plus_addresses, refresh_people
 
 
 @dataclass(slots=True)
@@ -92,6 +92,7 @@ def run_ingest(
         # leave it empty (refresh_people deletes then inserts).
         con.execute("BEGIN TRANSACTION")
         try:
+            link_plus_addresses(con)
             refresh_people(con)
             con.execute("COMMIT")
         except BaseException:

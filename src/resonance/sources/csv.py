@@ -121,7 +121,7 @@ class CsvSource(Source):
 
     def _read_file(self, path: Path) -> Iterator[Batch]:
         dialect = Dialect.from_options(path, self.options)
-        staging = Staging()
+        staging = Staging(path.stat().st_size)
         try:
             invalid = staging.load(path, dialect)
             if invalid:
@@ -187,8 +187,8 @@ class CsvSource(Source):
         SELECT line, text, {dialect.valid_sql("text")} AS quoting_ok, {dialect.fields_sql("text")} AS f
         FROM rec WHERE line > {header_line} AND trim(text) <> '';
 
-        CREATE OR REPLACE TABLE mapped AS
-        WITH m AS (
+        -- Materialised step by step: each expression is computed once per row.
+        CREATE OR REPLACE TABLE m AS
             SELECT line, text, quoting_ok, len(f) AS nf,
                 {id_sql} AS id_v, {v["time"]} AS time_v, {v["verb"]} AS verb_v, {v["actor"]} AS actor_v,
                 {v["object"]} AS object_v, lower({v["object_kind"]}) AS kind_v, lower({v["object_type"]}) AS otype_v,
@@ -198,15 +198,16 @@ class CsvSource(Source):
                 {v["account"]} AS account_v, {v["opportunity"]} AS opportunity_v, {v["item"]} AS item_v,
                 CASE WHEN len(f) = {len(names)} THEN {multi} END AS recipients,
                 CASE WHEN len(f) = {len(names)} THEN {extra} END AS extra
-            FROM parsed
-        ), t AS (
+            FROM parsed;
+        CREATE OR REPLACE TABLE t AS
             SELECT *,
                 {time_sql("time_v", self.time_format)} AS time,
                 {_verb_map_sql()}[lower(verb_v)] AS verb,
                 ident(actor_v) AS actor,
                 coalesce(id_v, 'sha1:' || sha1(text)) AS native_id
-            FROM m
-        )
+            FROM m;
+        DROP TABLE m;
+        CREATE OR REPLACE TABLE mapped AS
         SELECT *,
             CASE
                 WHEN NOT quoting_ok THEN 'quote'
@@ -232,6 +233,7 @@ class CsvSource(Source):
                     THEN 'unparseable value ' || left(value_v, 40)
             END AS reason
         FROM t;
+        DROP TABLE t;
 
         -- The first good copy of each id goes in; later copies are duplicates.
         CREATE OR REPLACE TABLE good AS

@@ -245,13 +245,25 @@ def time_sql(expr: str, time_format: str | None) -> str:
     raise SourceError(f"time_format must be one of {', '.join(TIME_FORMATS)} or a strptime pattern, got {fmt!r}")
 
 
-class Staging:
-    """A temporary DuckDB file holding one input file's records as `rec(line, text)`."""
+IN_MEMORY_BYTES = 256 << 20
+"""Inputs up to this size are staged in memory (about 3x faster); larger ones in a
+temporary DuckDB file, so memory stays bounded whatever the input size."""
 
-    def __init__(self) -> None:
+
+def staging_connection(input_bytes: int, workdir: Path) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection for staging an input of `input_bytes`: in memory when small, else on disk."""
+    con = duckdb.connect() if input_bytes <= IN_MEMORY_BYTES else duckdb.connect(str(workdir / "stage.duckdb"))
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute(f"SET temp_directory = {lit(str(workdir))}")
+    return con
+
+
+class Staging:
+    """A temporary DuckDB database holding one input file's records as `rec(line, text)`."""
+
+    def __init__(self, input_bytes: int) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="resonance-stage-"))
-        self.con = duckdb.connect(str(self.dir / "stage.duckdb"))
-        self.con.execute("SET TimeZone = 'UTC'")
+        self.con = staging_connection(input_bytes, self.dir)
 
     def load(self, path: Path, dialect: Dialect) -> list[tuple[int, str]]:
         """Stage the records of `path`; return the records that are not valid UTF-8."""

@@ -88,7 +88,7 @@ class DirectorySource(Source):
 
     def _read_file(self, path: Path) -> Iterator[Batch]:
         dialect = Dialect.from_options(path, self.options)
-        staging = Staging()
+        staging = Staging(path.stat().st_size)
         try:
             invalid = staging.load(path, dialect)
             if invalid:

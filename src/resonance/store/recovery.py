@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import duckdb
 
-from resonance.store.people import refresh_people
+from resonance.store.people import link_plus_addresses, refresh_people
 
 
 def recover_after_crash(con: duckdb.DuckDBPyConnection) -> int:
@@ -32,7 +32,8 @@ def recover_after_crash(con: duckdb.DuckDBPyConnection) -> int:
                WHERE status = 'running'
                RETURNING ingest_id"""
         ).fetchall()
-        if rows:
+        if rows:  # what the interrupted run would have done after its last batch
+            link_plus_addresses(con)
             refresh_people(con)
         con.execute("COMMIT")
     except BaseException:
