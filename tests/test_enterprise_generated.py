@@ -48,7 +48,8 @@ def test_generated_company_ingests_cleanly_and_resolves_identities(store, compan
         assert report.ingested > 0, kind
         assert report.rejected == 0, (kind, dict(report.counts.reasons))
     # Identity keys the truth says belong to one person are in one person, and never more.
-    truth = {r["identity"]: r["person_id"] for r in csv.DictReader(open(company / "truth" / "identities.csv"))}
+    with open(company / "truth" / "identities.csv", newline="") as f:
+        truth = {r["identity"]: r["person_id"] for r in csv.DictReader(f)}
     persons_of_truth: dict[str, set[str]] = defaultdict(set)
     truths_of_person: dict[str, set[str]] = defaultdict(set)
     for identity, person in rows(store, "SELECT identity, person_id FROM identities"):
