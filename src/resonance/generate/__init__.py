@@ -43,7 +43,7 @@ class GenerateOptions:
     days: int = 365
     seed: int = 42
     end: date = DEFAULT_END
-    events: int | None = None        # AS2 events; default people × days × 0.5
+    events: int | None = None        # AS2 events; default people × days × 0.3
     formats: tuple[str, ...] = FORMATS
 
     def resolved_events(self) -> int:

@@ -39,7 +39,7 @@ NOTE, ARTICLE, DOCUMENT, QUESTION, ANSWER, COMMENT = range(6)
 AS2_TYPES = ("Note", "Article", "Document", "Question", "Answer", "Comment")
 ITEM_PATHS = ("posts", "articles", "files", "questions", "answers", "comments")
 
-DEFAULT_EVENTS_PER_PERSON_DAY = 0.5
+DEFAULT_EVENTS_PER_PERSON_DAY = 0.3
 SLICE_MAX_EVENTS = 200_000
 POOL_DAYS = 45
 POOL_MAX = 400_000
