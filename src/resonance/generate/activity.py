@@ -442,7 +442,11 @@ class ActivityGenerator:
             pool.add(x)
         pool.prune(end)
         if len(pool):
-            self.seen.drop_below(int(pool.no.min()) * 8 * c.n)
+            oldest = int(pool.no.min())
+            self.seen.drop_below(oldest * 8 * c.n)
+            # Questions that left the pool are never answered again: forget whether they were accepted.
+            if len(self.accepted) > 4 * len(pool):
+                self.accepted = {q for q in self.accepted if q >= oldest}
         return out
 
     # -- creates -----------------------------------------------------------------------------------
