@@ -22,6 +22,9 @@ class Settings:
     )
     secret_key: str | None = field(default_factory=lambda: os.environ.get("RESONANCE_SECRET_KEY"))
     min_group_size: int = field(default_factory=lambda: int(os.environ.get("RESONANCE_MIN_GROUP", "5")))
+    max_body_bytes: int = field(
+        default_factory=lambda: int(os.environ.get("RESONANCE_MAX_BODY", str(1 << 20)))
+    )
     host: str = "127.0.0.1"
     port: int = 8000
 

@@ -43,6 +43,7 @@ import duckdb
 import pyarrow as pa
 
 from resonance.sources.base import Source, SourceError
+from resonance.sources.delimited import staging_connection
 from resonance.sources.xml_rows import iter_xml_rows
 from resonance.store.loader import Batch
 
@@ -224,9 +225,8 @@ class StackExchangeSource(Source):
         site = str(self.options.get("site") or default_site(path))
         base_url = str(self.options.get("base_url") or "").rstrip("/")
         workdir = Path(tempfile.mkdtemp(prefix="resonance-se-"))
-        con = duckdb.connect(str(workdir / "stage.duckdb"))
+        con = staging_connection(sum(f.stat().st_size for f in found.values()), workdir)
         try:
-            con.execute("SET TimeZone = 'UTC'")
             con.execute("SET preserve_insertion_order = false")
             rejects = self._stage(con, found)
             yield from self._map(con, site, base_url, rejects)

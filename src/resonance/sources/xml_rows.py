@@ -73,8 +73,8 @@ class _Parser:
         p.EntityDeclHandler = self._entity_decl
         p.UnparsedEntityDeclHandler = self._unparsed_entity_decl
         p.ExternalEntityRefHandler = self._external_entity_ref
-        p.StartElementHandler = self._start
         self.p = p
+        p.StartElementHandler = self._make_start()
         self.in_prefix = bool(prefix)
         if prefix:
             p.Parse(prefix, False)
@@ -94,22 +94,26 @@ class _Parser:
         raise ExternalReferenceForbidden(context, base, sysid, pubid)
 
     # -- rows -------------------------------------------------------------------------
-    def _start(self, name: str, attrs: dict[str, str]) -> None:
-        reader = self.reader
-        p = self.p
-        if name != reader.row_tag:
-            if self.in_prefix:
-                return
-            if reader.root_tag is None:
-                reader.root_tag = name
-            reader.mark_ok(self.line_offset + p.CurrentLineNumber, self.file_offset(p.CurrentByteIndex))
-            return
-        line = self.line_offset + p.CurrentLineNumber
-        reader.lines.append(line)
-        for col, name_ in zip(reader.columns, reader.attributes, strict=True):
-            col.append(attrs.get(name_))
-        reader.rows += 1
-        reader.mark_ok(line, self.file_offset(p.CurrentByteIndex))
+    def _make_start(self):  # noqa: ANN202 - an expat handler
+        """The start-element handler: for a row, three list appends and nothing else
+        (this is the per-row hot path; columns are built per block in `_take`)."""
+        reader, p, row_tag = self.reader, self.p, self.reader.row_tag
+        dicts_append, lines_append, bytes_append = reader.dicts.append, reader.lines.append, reader.bytes.append
+        line_offset = self.line_offset
+        delta = self.start_offset - len(self.prefix)
+
+        def start(name: str, attrs: dict[str, str]) -> None:
+            if name == row_tag:
+                dicts_append(attrs)
+                lines_append(p.CurrentLineNumber + line_offset)
+                bytes_append(p.CurrentByteIndex + delta)
+            elif not self.in_prefix:
+                if reader.root_tag is None:
+                    reader.root_tag = name
+                reader.flush_marks()
+                reader.mark_ok(p.CurrentLineNumber + line_offset, p.CurrentByteIndex + delta)
+
+        return start
 
     def file_offset(self, index: int) -> int:
         return self.start_offset + index - len(self.prefix)
@@ -129,9 +133,11 @@ class XmlRowReader:
         self.row_tag = row_tag
         self.block_rows = block_rows
         self.root_tag: str | None = None
+        # Rows of the current block: attribute dicts, line numbers, file byte offsets.
+        self.dicts: list[dict[str, str]] = []
         self.lines: list[int] = []
-        self.columns: list[list[str | None]] = [[] for _ in self.attributes]
-        self.rows = 0
+        self.bytes: list[int] = []
+        self.struct = pa.struct([(a, pa.string()) for a in self.attributes])
         # Where the last good record was: its line, and a byte inside it (or the start
         # of the line after it when `resume_at_line_start`), so a failure can quote the
         # broken lines exactly.
@@ -146,14 +152,26 @@ class XmlRowReader:
         self.last_ok_byte = byte
         self.resume_at_line_start = False
 
+    def flush_marks(self) -> None:
+        """Bring `last_ok_*` up to the last row read (rows only append to lists)."""
+        if self.lines:
+            self.mark_ok(self.lines[-1], self.bytes[-1])
+
+    @property
+    def rows(self) -> int:
+        return len(self.dicts)
+
     def _take(self) -> XmlBlock:
         table = None
-        if self.rows:
-            arrays = [pa.array(self.lines, pa.int64())] + [pa.array(c, pa.string()) for c in self.columns]
-            table = pa.Table.from_arrays(arrays, names=["line", *self.attributes])
-            self.lines = []
-            self.columns = [[] for _ in self.attributes]
-            self.rows = 0
+        if self.dicts:
+            self.flush_marks()
+            columns = pa.array(self.dicts, type=self.struct).flatten()
+            table = pa.Table.from_arrays([pa.array(self.lines, pa.int64()), *columns],
+                                         names=["line", *self.attributes])
+            # Cleared, not replaced: the parser's handler holds these lists' append methods.
+            self.dicts.clear()
+            self.lines.clear()
+            self.bytes.clear()
         block = XmlBlock(table, self.problems)
         self.problems = []
         return block
@@ -220,6 +238,7 @@ class XmlRowReader:
     ) -> tuple[_Parser, int] | None:
         """Quarantine the lines from the last good record to the error, and return a
         fresh parser positioned on the next line (None at the end of the file)."""
+        self.flush_marks()
         err_line = parser.line_offset + exc.lineno
         first_bad = self.last_ok_line + 1
         # Skip the rest of the last good line, then read the broken lines.

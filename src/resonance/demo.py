@@ -1,0 +1,151 @@
+"""`resonance demo`: a working product in one command.
+
+generate (skipped when the data folder already holds the same company) ->
+ingest every format whose connector exists (skipped per format when the
+store's `ingest_runs` shows it done) -> compute the metrics if the pipeline
+exists -> create the demo sign-in accounts if the web app offers them. The
+CLI then serves the app. Each optional step says clearly when it is skipped.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from resonance.generate import GENERATOR_VERSION, OUTPUTS, GenerateOptions, Progress, generate
+from resonance.ingest import run_ingest
+from resonance.sources import SourceError, registry
+
+Log = Callable[[str], None]
+INGEST_ORDER = ("directory", "as2", "slack", "email", "calendar", "crm", "scim")
+"""Directory first: people exist before their activity refers to them."""
+
+
+@dataclass(slots=True)
+class DemoReport:
+    generated: bool = False
+    ingested: dict[str, dict[str, Any]] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+    computed: dict[str, Any] | None = None
+    accounts: Any = None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def _same_company(manifest_path: Path, options: GenerateOptions) -> bool:
+    if not manifest_path.exists():
+        return False
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    wanted = options.as_dict()
+    return manifest.get("generator_version") == GENERATOR_VERSION and manifest.get("options") == wanted
+
+
+def _ingested(con: duckdb.DuckDBPyConnection, kind: str, paths: list[str]) -> bool:
+    rows = con.execute(
+        "SELECT count(*) FROM ingest_runs WHERE kind = ? AND status = 'done' AND paths = ?", [kind, paths]
+    ).fetchall()
+    return rows[0][0] > 0
+
+
+def prepare_demo(
+    con: duckdb.DuckDBPyConnection, data_dir: Path, options: GenerateOptions, log: Log,
+    progress: Progress | None = None,
+) -> DemoReport:
+    """Generate, ingest, compute and create accounts as far as the product offers; reuse what exists."""
+    report = DemoReport()
+    data_dir = Path(data_dir).resolve()
+    manifest_path = data_dir / "manifest.json"
+
+    started = time.perf_counter()
+    if _same_company(manifest_path, options):
+        log(f"data: reusing {data_dir} (same company already generated)")
+    else:
+        previous = any(_ingested(con, kind, [str(data_dir / OUTPUTS[kind][0])]) for kind in INGEST_ORDER)
+        if manifest_path.exists() and previous:
+            raise RuntimeError(
+                f"{data_dir} holds a different synthetic company than the one already ingested in this store; "
+                "remove the store file (or pass --db) to start a fresh demo"
+            )
+        log(f"data: generating {options.people:,} people over {options.days} days into {data_dir}")
+        generate(options, data_dir, progress=progress)
+        report.generated = True
+    report.seconds["generate"] = time.perf_counter() - started
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+
+    started = time.perf_counter()
+    sources = registry()
+    for kind in INGEST_ORDER:
+        path = data_dir / OUTPUTS[kind][0]
+        if kind not in sources:
+            report.skipped[kind] = "no connector yet"
+            log(f"ingest {kind}: skipped (no `{kind}` connector in this version)")
+            continue
+        if not path.exists():
+            report.skipped[kind] = "not generated"
+            continue
+        paths = [str(path)]
+        if _ingested(con, kind, paths):
+            report.skipped[kind] = "already ingested"
+            log(f"ingest {kind}: already in the store")
+            continue
+        opts: dict[str, Any] = {}
+        if "domains" in sources[kind].option_help:
+            opts["domains"] = ",".join(manifest["domains"])
+        t0 = time.perf_counter()
+        try:
+            result = run_ingest(con, kind, paths, opts)
+        except SourceError as exc:
+            report.skipped[kind] = f"connector error: {exc}"
+            log(f"ingest {kind}: [yellow]could not read {path.name}[/]: {exc}")
+            continue
+        report.ingested[kind] = result.as_dict()
+        log(f"ingest {kind}: {result.ingested:,} new, {result.duplicates:,} present, {result.rejected:,} rejected "
+            f"({time.perf_counter() - t0:.1f}s)")
+    report.seconds["ingest"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    pipeline = _optional("resonance.metrics.pipeline", "run_pipeline")
+    if pipeline is None:
+        log("compute: skipped (the metrics pipeline is not in this version)")
+    elif report.ingested or not _has_metrics(con):
+        log("compute: running the metrics pipeline")
+        report.computed = pipeline(con)
+    else:
+        log("compute: metrics already computed for this data")
+    report.seconds["compute"] = time.perf_counter() - started
+
+    create_accounts = _optional("resonance.web.accounts", "create_demo_accounts")
+    if create_accounts is None:
+        log("accounts: skipped (sign-in accounts are not in this version)")
+    else:
+        report.accounts = create_accounts(con)
+    return report
+
+
+def _optional(module: str, name: str) -> Callable[..., Any] | None:
+    """A function from a part of the product that may not exist yet."""
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name and module.startswith(exc.name):
+            return None
+        raise
+    return getattr(mod, name, None)
+
+
+def _has_metrics(con: duckdb.DuckDBPyConnection) -> bool:
+    rows = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'person_metrics'"
+    ).fetchall()
+    if not rows[0][0]:
+        return False
+    return con.execute("SELECT count(*) FROM person_metrics").fetchall()[0][0] > 0
