@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from resonance.knowledge.config import KnowledgeModel  # noqa: E402
-from resonance.knowledge.corpus import MICROS_PER_DAY, load_corpus, to_micros  # noqa: E402
+from resonance.knowledge.corpus import load_corpus, to_micros  # noqa: E402
 from resonance.knowledge.experts import ExpertFinder, Question  # noqa: E402
 from resonance.knowledge.index import KnowledgeIndex, index_corpus  # noqa: E402
 from resonance.store import open_store  # noqa: E402
@@ -181,19 +181,25 @@ def model_orders(finder: ExpertFinder, questions: list[EvalQuestion]) -> list[li
     scores, _ = finder.scores([as_question(q) for q in questions])
     persons = finder.index.persons
     ids = np.arange(len(persons))
-    return [ranked(np.where(np.isfinite(s), s, 0.0), ids, persons, q.asker) for s, q in zip(scores, questions, strict=True)]
+    return [ranked(np.where(np.isfinite(s), s, 0.0), ids, persons, q.asker)
+            for s, q in zip(scores, questions, strict=True)]
 
 
 # ---- tuning ---------------------------------------------------------------------
 GRID: dict[str, list] = {
     "text_weight": [0.0, 0.25, 0.5, 0.75, 1.0],
-    "value_exponent": [0.0, 0.25, 0.5, 1.0],
+    "value_exponent": [0.0, 0.25, 0.5, 1.0, 1.5],
     "half_life_days": [30.0, 60.0, 120.0, 240.0, 720.0, 3650.0],
-    "prior_weight": [0.0, 0.05, 0.1, 0.2, 0.4],
+    "prior_weight": [0.0, 0.05, 0.1, 0.2, 0.4, 0.8],
     "prior_half_life_days": [7.0, 14.0, 30.0, 90.0, 365.0],
     "kind_weights.question": [0.0, 0.1, 0.3, 0.6],
     "kind_weights.comment": [0.0, 0.1, 0.3, 0.6],
+    "tags_in_text": [0, 1, 2, 3],
+    "title_repeat": [1, 2, 3],
+    "parent_title_repeat": [0, 1, 2, 3],
 }
+CORPUS_PARAMS = ("tags_in_text", "title_repeat", "parent_title_repeat")
+"""Weights that change the documents themselves: the corpus is re-read for them."""
 
 
 def with_param(model: KnowledgeModel, name: str, value) -> KnowledgeModel:
@@ -210,13 +216,24 @@ def objective(results: list[dict[str, float]]) -> float:
 
 
 def tune(setups: list[tuple], model: KnowledgeModel, rounds: int = 2) -> tuple[KnowledgeModel, list[str]]:
-    """Coordinate ascent on the validation questions only. `setups`: (corpus, val_cutoff, val_questions)."""
+    """Coordinate ascent on the validation questions only. `setups`: (db path, val_cutoff, val_questions)."""
     log = []
+    corpora: dict[tuple, object] = {}
+
+    def corpus_for(db: Path, m: KnowledgeModel):
+        key = (str(db), *(getattr(m, p) for p in CORPUS_PARAMS))
+        if key not in corpora:
+            store = open_store(db, read_only=True)
+            try:
+                corpora[key] = load_corpus(store.con, model=m)
+            finally:
+                store.close()
+        return corpora[key]
 
     def evaluate(m: KnowledgeModel) -> float:
         results = []
-        for corpus, val_cutoff, questions in setups:
-            finder = ExpertFinder(index_corpus(corpus, m, fit_until=val_cutoff))
+        for db, val_cutoff, questions in setups:
+            finder = ExpertFinder(index_corpus(corpus_for(db, m), m, fit_until=val_cutoff))
             results.append(summarise(model_orders(finder, questions), questions))
         return objective(results)
 
@@ -264,7 +281,7 @@ def run(args: argparse.Namespace) -> dict:
         corpus = load_corpus(con, model=model)
         end = corpus.as_of + timedelta(seconds=1)
         setups[name] = (
-            site, corpus, eval_questions(con, site.val_cutoff, site.cutoff), eval_questions(con, site.cutoff, end),
+            site, corpus, eval_questions(con, site.val_cutoff, site.cutoff), eval_questions(con, site.cutoff, end), db,
         )
         store.close()
         print(f"{name}: loaded in {time.perf_counter() - t0:.1f}s ({corpus.size} contributions, "
@@ -272,11 +289,18 @@ def run(args: argparse.Namespace) -> dict:
 
     if args.tune:
         print("tuning on the validation split (questions before the cut-off only)...", flush=True)
-        model, log = tune([(s[1], s[0].val_cutoff, s[2]) for s in setups.values()], model)
+        model, log = tune([(s[4], s[0].val_cutoff, s[2]) for s in setups.values()], model)
         report["tuning_log"] = log
+        for name, s_ in list(setups.items()):  # re-read the documents with the tuned weights
+            store = open_store(s_[4], read_only=True)
+            try:
+                setups[name] = (s_[0], load_corpus(store.con, model=model), *s_[2:])
+            finally:
+                store.close()
     report["model"] = _model_dict(model)
 
     embedder = None
+    embeddings: dict[str, np.ndarray] = {}
     if args.embeddings:
         from resonance.knowledge.embeddings import Embedder, available
 
@@ -285,45 +309,104 @@ def run(args: argparse.Namespace) -> dict:
         t0 = time.perf_counter()
         embedder = Embedder()
         report["embedder_load_s"] = round(time.perf_counter() - t0, 2)
+        report["embed_s"] = {}
+        for name, (_site, corpus, *_rest) in setups.items():
+            embeddings[name], report["embed_s"][name] = cached_embeddings(embedder, corpus, name)
+        weight = args.embedding_weight
+        if weight is None:  # choose it on the validation split, like every other weight
+            weight, report["embedding_tuning"] = tune_embedding_weight(setups, model, embedder, embeddings)
+        report["embedding_weight"] = weight
 
-    for name, (site, corpus, _val_q, test_q) in setups.items():
+    pooled: dict[str, list] = {}
+    for name, (site, corpus, _val_q, test_q, _db) in setups.items():
         t0 = time.perf_counter()
         index = index_corpus(corpus, model, fit_until=site.cutoff)
         build_s = time.perf_counter() - t0
         finder = ExpertFinder(index)
         t0 = time.perf_counter()
-        model_result = summarise(model_orders(finder, test_q), test_q)
+        orders = {name_: o for name_, o in baselines(index, test_q).items()}
+        base_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        orders[MODEL] = model_orders(finder, test_q)
         rank_s = time.perf_counter() - t0
-        methods = {name_: summarise(orders, test_q) for name_, orders in baselines(index, test_q).items()}
-        methods["resonance (TF-IDF + tags)"] = model_result | {
-            "index_s": round(build_s, 2), "rank_ms_per_question": round(1000 * rank_s / max(len(test_q), 1), 2)}
+        per_q = 1000 / max(len(test_q), 1)
+        timing = {MODEL: {"index_s": round(build_s, 2), "rank_ms_per_question": round(rank_s * per_q, 2)},
+                  "most active in tags": {"rank_ms_per_question": round(base_s * per_q, 2)}}
         if embedder is not None:
-            from resonance.knowledge.embeddings import embed_index
-
+            index.embeddings = embeddings[name]
+            index.model = model.with_(embedding_weight=report["embedding_weight"])
             t0 = time.perf_counter()
-            embed_index(index, embedder)
-            embed_s = time.perf_counter() - t0
-            emb_model = model.with_(embedding_weight=args.embedding_weight)
-            index.model = emb_model
-            efinder = ExpertFinder(index, embedder)
-            t0 = time.perf_counter()
-            emb_result = summarise(model_orders(efinder, test_q), test_q)
+            orders[EMB_MODEL] = model_orders(ExpertFinder(index, embedder), test_q)
             rank_s = time.perf_counter() - t0
-            methods[f"resonance + embeddings (w={args.embedding_weight})"] = emb_result | {
-                "index_s": round(build_s + embed_s, 2),
-                "rank_ms_per_question": round(1000 * rank_s / max(len(test_q), 1), 2)}
+            timing[EMB_MODEL] = {"index_s": round(build_s + report["embed_s"][name], 2),
+                                 "rank_ms_per_question": round(1000 * rank_s / max(len(test_q), 1), 2)}
             index.model = model
-        best_base = max(methods["most active overall"]["mrr_any"], methods["most active in tags"]["mrr_any"])
-        best_base_acc = max(methods["most active overall"]["mrr_accepted"], methods["most active in tags"]["mrr_accepted"])
-        report["sites"][name] = {
-            "cutoff": site.cutoff.date().isoformat(),
-            "test_questions": len(test_q),
-            "with_accepted": sum(1 for q in test_q if q.accepted),
-            "methods": methods,
-            "lift_mrr_any": model_result["mrr_any"] / best_base - 1 if best_base else None,
-            "lift_mrr_accepted": model_result["mrr_accepted"] / best_base_acc - 1 if best_base_acc else None,
-        }
+        methods = {m: summarise(o, test_q) | timing.get(m, {}) for m, o in orders.items()}
+        for m, o in orders.items():
+            pooled.setdefault(m, [[], []])
+            pooled[m][0].extend(o)
+            pooled[m][1].extend(test_q)
+        report["sites"][name] = site_summary(methods, {
+            "cutoff": site.cutoff.date().isoformat(), "test_questions": len(test_q),
+            "with_accepted": sum(1 for q in test_q if q.accepted)})
+    if len(setups) > 1:
+        methods = {m: summarise(o, qs) for m, (o, qs) in pooled.items()}
+        report["sites"]["all sites (pooled)"] = site_summary(methods, {
+            "cutoff": "each site's", "test_questions": sum(len(s[3]) for s in setups.values()),
+            "with_accepted": sum(1 for s in setups.values() for q in s[3] if q.accepted)})
     return report
+
+
+MODEL = "resonance (TF-IDF + tags)"
+EMB_MODEL = "resonance + embeddings"
+BASELINES = ("most active overall", "most active in tags")
+
+
+def site_summary(methods: dict, info: dict) -> dict:
+    best_any = max(methods[b]["mrr_any"] for b in BASELINES)
+    best_acc = max(methods[b]["mrr_accepted"] for b in BASELINES)
+    return info | {
+        "methods": methods,
+        "lift_mrr_any": methods[MODEL]["mrr_any"] / best_any - 1 if best_any else None,
+        "lift_mrr_accepted": methods[MODEL]["mrr_accepted"] / best_acc - 1 if best_acc else None,
+    }
+
+
+def cached_embeddings(embedder, corpus, name: str) -> tuple[np.ndarray, float]:
+    """Embeddings of every contribution document, cached on disk by content (they take minutes on a CPU).
+    Returns them and the seconds it took to compute them (the cached figure when read from the cache)."""
+    import hashlib
+
+    docs = corpus.contributions.column("doc").to_pylist()
+    digest = hashlib.sha256("\x00".join(d or "" for d in docs).encode()).hexdigest()[:16]
+    cache = Path(tempfile.gettempdir()) / "resonance-bench-cache"
+    cache.mkdir(exist_ok=True)
+    path, took = cache / f"{name}-{digest}.npy", cache / f"{name}-{digest}.seconds"
+    if path.exists() and took.exists():
+        return np.load(path), float(took.read_text())
+    t0 = time.perf_counter()
+    vectors = embedder.encode(docs)
+    seconds = round(time.perf_counter() - t0, 1)
+    np.save(path, vectors)
+    took.write_text(str(seconds))
+    return vectors, seconds
+
+
+def tune_embedding_weight(setups: dict, model: KnowledgeModel, embedder, embeddings: dict) -> tuple[float, list]:
+    """The share of the semantic cosine in text similarity, chosen on the validation split only."""
+    log = []
+    best = (-1.0, 0.0)
+    for weight in (0.0, 0.25, 0.5, 0.75, 1.0):
+        results = []
+        for name, (site, corpus, val_q, _test_q, _db) in setups.items():
+            index = index_corpus(corpus, model.with_(embedding_weight=weight), fit_until=site.val_cutoff)
+            index.embeddings = embeddings[name]
+            results.append(summarise(model_orders(ExpertFinder(index, embedder), val_q), val_q))
+        score = objective(results)
+        log.append(f"embedding_weight={weight}: {score:.4f}")
+        print(f"  embeddings: weight {weight} -> validation objective {score:.4f}", flush=True)
+        best = max(best, (score, weight))
+    return best[1], log
 
 
 def _model_dict(model: KnowledgeModel) -> dict:
@@ -357,7 +440,12 @@ def markdown(report: dict, args: argparse.Namespace) -> str:
             "",
         ]
     if "embedder_load_s" in report:
-        lines.append(f"Embedding model load: {report['embedder_load_s']} s.")
+        lines.append(
+            f"Embeddings: all-MiniLM-L6-v2 on the CPU, model load {report['embedder_load_s']} s, encoding every "
+            f"contribution {report['embed_s']} s (cached across runs); weight of the semantic cosine in text "
+            f"similarity {report['embedding_weight']} (chosen on the validation split: "
+            f"{'; '.join(report.get('embedding_tuning', [])) or 'given'})."
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -367,7 +455,8 @@ def main() -> None:
     parser.add_argument("--store", action="append", help="SITE=PATH: use an already ingested store")
     parser.add_argument("--tune", action="store_true", help="re-tune the weights on the validation split")
     parser.add_argument("--embeddings", action="store_true", help="also measure the embeddings extra")
-    parser.add_argument("--embedding-weight", type=float, default=0.5)
+    parser.add_argument("--embedding-weight", type=float, default=None,
+                        help="share of the semantic cosine (default: chosen on the validation split)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--no-write", action="store_true", help="do not append to benchmarks/RESULTS.md")
     args = parser.parse_args()

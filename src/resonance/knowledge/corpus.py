@@ -16,7 +16,7 @@ Everything is selected and joined inside DuckDB and handed over as Arrow.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import duckdb
 import numpy as np
@@ -51,7 +51,7 @@ def resolve_as_of(con: duckdb.DuckDBPyConnection, as_of: datetime | str | None) 
         text = as_of.strip()
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
         if parsed.tzinfo is not None:
-            parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
+            parsed = parsed.astimezone(UTC).replace(tzinfo=None)
         if len(text) == 10:  # YYYY-MM-DD: the whole day counts
             parsed = parsed + timedelta(days=1) - timedelta(microseconds=1)
         return parsed
@@ -99,7 +99,9 @@ def load_corpus(
     external_filter = "" if include_external else "AND NOT coalesce(pe.is_external, false)"
     doc = (
         "concat_ws(' ', i.title, " + "i.title, " * (model.title_repeat - 1)
-        + "p.title, " * model.parent_title_repeat + html_to_text_sql("i.text") + ")"
+        + "p.title, " * model.parent_title_repeat
+        + "array_to_string(list_concat(coalesce(i.tags, []), coalesce(p.tags, [])), ' '), " * model.tags_in_text
+        + html_to_text_sql("i.text") + ")"
     )
     contributions = con.sql(
         f"""

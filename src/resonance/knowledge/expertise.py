@@ -160,9 +160,10 @@ def expertise_profile(
         "tags": tags,
         "terms": terms,
         "method": (
-            "Each contribution weighs kind x (1 + appreciation)^{e} x 0.5^(age/{h} days); appreciation counts "
+            f"Each contribution weighs kind x (1 + appreciation)^{index.model.value_exponent}"
+            f" x 0.5^(age / {int(index.model.half_life_days)} days); appreciation counts "
             "accepted answers, votes, reuse (bookmarks, shares) and kudos by others, never by yourself."
-        ).format(e=index.model.value_exponent, h=int(index.model.half_life_days)),
+        ),
     }
 
 

@@ -59,6 +59,12 @@ class Expert:
     path: list[str] | None = None
 
 
+def query_text(q: Question, tags_in_text: int) -> str:
+    """The question's words, with its tags as words too (documents carry theirs the same way)."""
+    tags = " ".join(parse_tags(q.tags))
+    return " ".join([q.text or "", *([tags] * tags_in_text if tags else [])])
+
+
 class ExpertFinder:
     """Ranks people for questions against a `KnowledgeIndex`."""
 
@@ -75,10 +81,12 @@ class ExpertFinder:
         contrib: list[np.ndarray] = []
         if n_q == 0 or idx.size == 0:
             return out, [np.zeros(idx.size) for _ in questions]
-        text_sim = (idx.query_vectors([q.text or "" for q in questions]) @ idx.docs.T).toarray()
+        texts = [query_text(q, m.tags_in_text) for q in questions]
+        text_sim = (idx.query_vectors(texts) @ idx.docs.T).toarray()
         if self.embedder is not None and idx.embeddings is not None and m.embedding_weight > 0:
-            q_emb = self.embedder.encode([q.text or "" for q in questions])
-            text_sim = (1 - m.embedding_weight) * text_sim + m.embedding_weight * np.clip(q_emb @ idx.embeddings.T, 0, None)
+            q_emb = self.embedder.encode(texts)
+            semantic = np.clip(q_emb @ idx.embeddings.T, 0, None)
+            text_sim = (1 - m.embedding_weight) * text_sim + m.embedding_weight * semantic
         tag_sim = (idx.tag_vectors([parse_tags(q.tags) for q in questions]) @ idx.tags.T).toarray()
         default_us = to_micros(idx.corpus.as_of) + 1
         person_pos = {p: i for i, p in enumerate(idx.persons)}
@@ -208,3 +216,99 @@ def appreciation_summary(
     for item, verb, n in rows:
         out.setdefault(item, {})[verb] = float(n)
     return out
+
+
+# --- personalisation ------------------------------------------------------------------
+CLOSENESS_BONUS = {1: 0.15, 2: 0.08, 3: 0.03}
+"""Score bonus by hop distance from the asker: enough to reorder near-equals
+(within about 15%), never enough to put a weak match above a strong one."""
+
+
+def personalise(
+    experts: list[Expert], graph: object, asker: str, bonus: dict[int, float] | None = None
+) -> list[Expert]:
+    """Re-rank experts for `asker`: close experts first among near-equals, each with the path to reach them.
+
+    `graph` is a `resonance.knowledge.graph.PersonGraph`. The path uses trusted ties when
+    one exists, else any tie.
+    """
+    bonus = CLOSENESS_BONUS if bonus is None else bonus
+    distances = graph.distances_from(asker, cutoff=max(bonus) if bonus else 3)  # type: ignore[attr-defined]
+    targets = [e.person for e in experts]
+    trusted = graph.paths(asker, targets, trusted=True)  # type: ignore[attr-defined]
+    loose = graph.paths(asker, [t for t in targets if t not in trusted], trusted=False)  # type: ignore[attr-defined]
+    for e in experts:
+        e.distance = distances.get(e.person)
+        e.path = trusted.get(e.person) or loose.get(e.person)
+        if e.path:
+            e.distance = len(e.path) - 1
+        e.score = e.score * (1.0 + bonus.get(e.distance or 0, 0.0))
+    experts.sort(key=lambda e: (-e.score, e.person))
+    for i, e in enumerate(experts):
+        e.rank = i + 1
+    return experts
+
+
+# --- the operation the CLI, API and web call ----------------------------------------------
+def find_experts(
+    con: duckdb.DuckDBPyConnection,
+    questions: Sequence[Question],
+    top: int = 10,
+    index: KnowledgeIndex | None = None,
+    as_of: datetime | str | None = None,
+    personalise_for: str | None = None,
+    graph: object | None = None,
+    embedder: object | None = None,
+) -> list[list[dict]]:
+    """Experts for each question as JSON-ready dicts: person, display name, identities, score, why,
+    evidence, matched tags, and (when personalised) distance and path with names."""
+    from resonance.knowledge.index import build_index
+
+    index = index or build_index(con, as_of=as_of)
+    finder = ExpertFinder(index, embedder)
+    # Fetch a few more than asked so personalisation can lift a close near-equal into the top.
+    results = finder.find(list(questions), top=top * 2 if personalise_for else top)
+    if personalise_for:
+        if graph is None:
+            from resonance.knowledge.graph import build_graph
+
+            graph = build_graph(con, as_of=index.corpus.as_of)
+        results = [personalise(r, graph, personalise_for)[:top] for r in results]
+    people = _people_info(con, {e.person for r in results for e in r} | {p for r in results for e in r
+                                                                       for p in (e.path or [])})
+    items = [ev["item_id"] for r in results for e in r for ev in e.evidence]
+    valued = appreciation_summary(con, index, items)
+    out = []
+    for r in results:
+        rows = []
+        for e in r:
+            info = people.get(e.person, {})
+            row = {
+                "person": e.person,
+                "display_name": info.get("display_name"),
+                "department": info.get("department"),
+                "identities": info.get("identities") or [e.person],
+                "score": round(e.score, 4),
+                "rank": e.rank,
+                "why": describe(e, valued),
+                "matched_tags": e.matched_tags,
+                "terms": e.terms,
+                "evidence": [ev | {"valued": valued.get(ev["item_id"], {})} for ev in e.evidence],
+            }
+            if personalise_for:
+                row["distance"] = e.distance
+                row["path"] = [{"person": p, "display_name": people.get(p, {}).get("display_name")}
+                               for p in (e.path or [])]
+            rows.append(row)
+        out.append(rows)
+    return out
+
+
+def _people_info(con: duckdb.DuckDBPyConnection, persons: set[str]) -> dict[str, dict]:
+    if not persons:
+        return {}
+    cur = con.execute(
+        "SELECT person_id, display_name, department, identities FROM people WHERE person_id IN (SELECT unnest(?))",
+        [sorted(persons)],
+    )
+    return {r[0]: {"display_name": r[1], "department": r[2], "identities": r[3]} for r in cur.fetchall()}
