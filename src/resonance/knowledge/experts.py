@@ -20,6 +20,7 @@ first among near-equals, and says how to reach them (`personalise`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -45,6 +46,27 @@ class Question:
     start of the question's day because Stack Exchange dumps date votes by day only."""
     asker: str | None = None
     """person_id of the asker: never recommended to themselves; used for personalisation."""
+
+
+def question_from_record(record: dict, line: int | None = None) -> Question:
+    """A question from a batch record `{"id", "title", "body", "tags"}` (tags: a list, "a,b" or "<a><b>").
+    Raises ValueError naming the field when the record cannot be used."""
+    if not isinstance(record, dict):
+        raise ValueError("record is not a JSON object")
+    title, body = record.get("title") or "", record.get("body") or record.get("text") or ""
+    if not isinstance(title, str) or not isinstance(body, str):
+        raise ValueError("title and body must be strings")
+    tags = record.get("tags") or []
+    if isinstance(tags, str):
+        tags = [t for t in re.split(r"[<>|,;\s]+", tags) if t]
+    if not isinstance(tags, list):
+        raise ValueError("tags must be a list or a string")
+    if not (title.strip() or body.strip() or tags):
+        raise ValueError("empty question: no title, body or tags")
+    qid = record.get("id", line)
+    # The title says what the question is about: it counts twice, as in the benchmark.
+    return Question(text=f"{title} {title} {body}".strip(), tags=[str(t) for t in tags],
+                    id=None if qid is None else str(qid))
 
 
 @dataclass(slots=True)

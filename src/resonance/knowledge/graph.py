@@ -90,7 +90,7 @@ pairs AS (
     SELECT manager_id, person_id, 5.0, 'manager' FROM people WHERE manager_id IS NOT NULL
 )
 SELECT least(src, dst) AS a, greatest(src, dst) AS b,
-       sum(w) AS strength,
+       sum(w)::DOUBLE AS strength,
        count(*) FILTER (WHERE src < dst) > 0 AND count(*) FILTER (WHERE src > dst) > 0 AS reciprocal,
        bool_or(how = 'manager') AS reporting,
        count(*) FILTER (WHERE how = 'meeting') AS meetings,
