@@ -44,7 +44,7 @@ print(json.dumps({"seconds": time.perf_counter() - t, "files": m["files"]}))
 CHILD_INGEST = """
 import json, sys, time
 from pathlib import Path
-from resonance.demo import INGEST_ORDER
+from resonance.demo import INGEST_ORDER, connector_options
 from resonance.generate import OUTPUTS
 from resonance.ingest import run_ingest
 from resonance.sources import registry
@@ -56,8 +56,7 @@ for kind in INGEST_ORDER:
     path = out / OUTPUTS[kind][0]
     if kind not in registry() or not path.exists():
         continue
-    cls = registry()[kind]
-    opts = {"domains": ",".join(manifest["domains"])} if "domains" in cls.option_help else {}
+    opts = connector_options(registry()[kind].option_help, manifest, out)
     t = time.perf_counter()
     r = run_ingest(store.con, kind, [path], opts)
     result[kind] = {"seconds": time.perf_counter() - t, "ingested": r.ingested, "rejected": r.rejected}

@@ -180,3 +180,24 @@ def test_identity_keys_from_cells():
     got = [con.execute("SELECT ident(?)", [c]).fetchall()[0][0] for c in cells]
     assert got == ["enron:138", "email:dana.scully@acme.example", "email:fox@acme.example", "email:fox@acme.example",
                    "slack:U042", "https://social.acme.example/u/7", None, None]
+
+
+def test_record_blocks_keep_quoted_newlines_and_lines_across_block_edges(tmp_path: Path):
+    import csv as std_csv
+
+    from resonance.sources.delimited import iter_record_blocks
+
+    rows_in = [["1", "plain", "x"], ["2", "two\nlines", "y"], ["3", 'quote "inside"\nand\nmore', "z"],
+               ["4", "", ""], ["5", "a,b", "end"]]
+    path = tmp_path / "multi.csv"
+    with open(path, "w", newline="") as f:
+        std_csv.writer(f, lineterminator="\n").writerows(rows_in)
+    expected_lines = [1, 2, 4, 7, 8]
+    for block in (5, 7, 13, 1 << 20):  # tiny blocks force records to straddle block edges
+        lines, records = [], []
+        for line_numbers, recs, bad in iter_record_blocks(path, b'"', block_bytes=block):
+            assert bad == []
+            lines += line_numbers.to_pylist()
+            records += [r.rstrip("\n") for r in recs.to_pylist()]
+        assert lines == expected_lines
+        assert [next(std_csv.reader([r])) for r in records] == rows_in

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from resonance.demo import INGEST_ORDER
-from resonance.generate import GenerateOptions, generate
+from resonance.demo import INGEST_ORDER, connector_options
+from resonance.generate import OUTPUTS, GenerateOptions, generate
 from resonance.generate.formats.directory import HEADER
 from resonance.ingest import run_ingest
 from resonance.sources import registry
@@ -41,11 +41,15 @@ def world(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def ingested(world: Path, tmp_path_factory):
+    """Every generated format through its connector, when the connector exists (as `resonance demo`)."""
     store = open_store(tmp_path_factory.mktemp("store") / "gen.duckdb")
+    manifest = json.loads((world / "manifest.json").read_text())
+    sources = registry()
     reports = {}
-    if "directory" in registry():
-        reports["directory"] = run_ingest(store.con, "directory", [world / "directory.csv"])
-    reports["as2"] = run_ingest(store.con, "as2", [world / "activity.ndjson"])
+    for kind in INGEST_ORDER:
+        if kind in sources:
+            options = connector_options(sources[kind].option_help, manifest, world)
+            reports[kind] = run_ingest(store.con, kind, [world / OUTPUTS[kind][0]], options)
     yield store, reports
     store.close()
 
@@ -119,6 +123,120 @@ def test_directory_csv_has_the_connector_header_and_every_person(world: Path, in
             "SELECT count(DISTINCT i.person_id) FROM identities i WHERE i.identity LIKE 'hr:%'"
         ).fetchall()[0][0]
         assert linked == SMALL.people
+
+
+def test_every_connector_reads_its_format_with_zero_rejections(ingested):
+    store, reports = ingested
+    assert "as2" in reports
+    for kind, report in reports.items():
+        assert report.rejected == 0, (kind, dict(report.counts.reasons))
+        assert report.ingested > 0, kind
+    sources = {r[0] for r in store.con.execute("SELECT DISTINCT source FROM events").fetchall()}
+    assert {k for k in reports if k not in ("directory", "scim")} <= sources
+
+
+def test_slack_export_parses_and_aliases_the_directory(world: Path):
+    slack = world / "slack"
+    users = json.loads((slack / "users.json").read_text())
+    channels = json.loads((slack / "channels.json").read_text())
+    people = {u["id"]: u for u in users if not u["is_bot"]}
+    directory = read_csv(world / "directory.csv")
+    assert len(people) == len(directory)
+    handles = {h.split(":", 1)[1] for r in directory for h in r["handles"].split(";") if h.startswith("slack:")}
+    assert handles <= set(people) and len(handles) > 0.8 * len(directory)
+    with_email = [u for u in people.values() if "email" in u["profile"]]
+    assert len(directory) * 0.7 < len(with_email) < len(directory)
+    assert any(u["profile"]["email"] != u["profile"]["email"].lower() for u in with_email)
+    names = {ch["name"] for ch in channels}
+    assert {"general", "random", "eng"} <= names
+    messages = [m for ch in names if (slack / ch).is_dir() for f in sorted((slack / ch).glob("*.json"))
+                for m in json.loads(f.read_text())]
+    assert messages
+    ts = {m["ts"] for m in messages}
+    replies = [m for m in messages if m.get("thread_ts") and m["thread_ts"] != m["ts"]]
+    assert replies and all(r["thread_ts"] in ts for r in replies)
+    reacted = [r for m in messages for r in m.get("reactions", [])]
+    assert reacted and all(set(r["users"]) <= set(people) for r in reacted)
+    assert any("<@U" in m["text"] for m in messages)
+    assert any(m.get("files") for m in messages)
+
+
+def test_mbox_parses_with_threads_and_customers(world: Path):
+    import mailbox
+    from email.utils import getaddresses
+
+    box = mailbox.mbox(world / "mail.mbox")
+    messages = list(box)
+    ids = {m["Message-ID"] for m in messages}
+    assert len(ids) == len(messages) > 100
+    replies = [m for m in messages if m["In-Reply-To"]]
+    assert replies and all(m["In-Reply-To"] in ids and m["In-Reply-To"] in m["References"] for m in replies)
+    truth = {t["alias"] for t in read_csv(world / "truth" / "identities.csv") if t["source"] == "email"}
+    domain = json.loads((world / "manifest.json").read_text())["domain"]
+    external = 0
+    for m in messages:
+        for _, address in getaddresses([h for h in (m["From"], m["To"], m["Cc"]) if h]):
+            assert address in truth
+            external += not address.lower().endswith(domain) and "-corp." not in address
+    assert external > 0
+    variants = [a for a in truth if "+" in a or a != a.lower() or "-corp." in a]
+    assert variants
+
+
+def test_calendar_parses_with_recurrences_and_customers(world: Path):
+    import icalendar
+
+    cal = icalendar.Calendar.from_ical((world / "calendar.ics").read_bytes())
+    events = list(cal.walk("VEVENT"))
+    assert events and len({str(e["UID"]) for e in events}) == len(events)
+    assert any(e.get("RRULE") for e in events)
+    domain = json.loads((world / "manifest.json").read_text())["domain"]
+    attendees = [a for e in events for a in (e.get("ATTENDEE") if isinstance(e.get("ATTENDEE"), list)
+                                             else [e.get("ATTENDEE")] if e.get("ATTENDEE") else [])]
+    assert {a.params["PARTSTAT"] for a in attendees} >= {"ACCEPTED", "DECLINED"}
+    assert any(domain not in str(a).lower() for a in attendees)
+    assert all(str(e["ORGANIZER"]).lower().startswith("mailto:") for e in events)
+
+
+def test_crm_csvs_reference_each_other_and_link_to_employees(world: Path):
+    crm = world / "crm"
+    users = read_csv(crm / "User.csv")
+    accounts = {a["Id"]: a for a in read_csv(crm / "Account.csv")}
+    contacts = read_csv(crm / "Contact.csv")
+    opps = read_csv(crm / "Opportunity.csv")
+    team = read_csv(crm / "OpportunityTeamMember.csv")
+    assert list(opps[0]) == ["Id", "AccountId", "Name", "StageName", "Amount", "CloseDate", "OwnerId", "IsClosed",
+                             "IsWon"]
+    user_ids = {u["Id"] for u in users}
+    emails = {r["email"] for r in read_csv(world / "directory.csv")}
+    assert all(u["Email"].lower() in emails for u in users)
+    assert all(c["AccountId"] in accounts for c in contacts)
+    assert all(o["AccountId"] in accounts and o["OwnerId"] in user_ids for o in opps)
+    assert all(a["OwnerId"] in user_ids for a in accounts.values())
+    assert all(t["UserId"] in user_ids and t["OpportunityId"] in {o["Id"] for o in opps} for t in team)
+    assert {o["IsWon"] for o in opps if o["IsClosed"] == "true"} == {"true", "false"}
+    assert any(o["IsClosed"] == "false" for o in opps)
+    won = {o["Id"] for o in opps if o["IsWon"] == "true"}
+    assert {h["opportunity_id"] for h in read_csv(world / "truth" / "deal_helpers.csv")} <= won
+
+
+def test_scim_users_and_groups(world: Path):
+    users = json.loads((world / "scim" / "Users.json").read_text())
+    groups = json.loads((world / "scim" / "Groups.json").read_text())
+    assert users["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:ListResponse"]
+    resources = users["Resources"]
+    assert users["totalResults"] == len(resources) == SMALL.people
+    ext = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+    by_id = {u["id"]: u for u in resources}
+    roots = [u for u in resources if "manager" not in u[ext]]
+    assert len(roots) == 1
+    assert all(u[ext]["manager"]["value"] in by_id for u in resources if "manager" in u[ext])
+    directory = {r["id"]: r for r in read_csv(world / "directory.csv")}
+    for u in resources:
+        person = directory[u[ext]["employeeNumber"]]
+        assert u["userName"].lower() == person["email"] and u[ext]["department"] == person["department"]
+    members = {m["value"] for g in groups["Resources"] for m in g["members"]}
+    assert members == set(by_id)
 
 
 # --- the company ---------------------------------------------------------------------------------
@@ -219,7 +337,7 @@ def test_deal_helpers_are_planted_in_the_activity(world: Path):
             by_opportunity[ctx["opportunity"]].append(e)
     created_by = {e["object"]["id"]: e for e in lines if e["type"] == "Create"}
     for h in helpers:
-        events = by_opportunity[h["opportunity_id"]]
+        events = by_opportunity[f"crm-opportunity:{h['opportunity_id']}"]
         email = f"mailto:{h['email']}"
         close = h["close_date"]
         if h["how"] == "content":
@@ -242,6 +360,11 @@ def test_identity_truth_covers_every_alias_written(world: Path):
     for e in as2_lines(world):
         if isinstance(e["actor"], str):
             assert ("as2", e["actor"][7:]) in by_alias
+    owners: dict[str, set[str]] = defaultdict(set)
+    for t in truth:
+        owners[t["identity"]].add(t["person_id"])
+    shared = {k: v for k, v in owners.items() if len(v) > 1}
+    assert not shared, f"identity keys shared by different people: {list(shared.items())[:3]}"
     lookalikes = read_csv(world / "truth" / "lookalikes.csv")
     assert any(x["kind"] == "same_name" and x["name_a"] == x["name_b"] for x in lookalikes)
     emails = {r["id"]: r["email"] for r in read_csv(world / "directory.csv")}

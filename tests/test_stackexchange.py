@@ -395,9 +395,21 @@ def test_entity_expansion_and_external_entities_are_refused(store, tmp_path: Pat
     assert report.counts.ingested["people"] == 1  # the harmless file still goes in
 
 
-def test_a_file_is_not_a_dump(store, data_dir):
+def test_a_file_is_not_a_dump(store, data_dir, tmp_path: Path):
     with pytest.raises(SourceError, match="is a folder"):
         run_ingest(store.con, "stackexchange", [data_dir / "stackexchange" / QC / "Posts.xml"])
+    with pytest.raises(SourceError, match="no Stack Exchange dump files"):
+        run_ingest(store.con, "stackexchange", [tmp_path])
+
+
+def test_a_folder_of_dumps_reads_each_site(store, tmp_path: Path, bad_dump: Path, data_dir):
+    shutil.copytree(data_dir / "stackexchange" / BIKES, tmp_path / "bikes")
+    with pytest.raises(SourceError, match="--site names one"):
+        run_ingest(store.con, "stackexchange", [tmp_path], {"site": "x"})
+    run_ingest(store.con, "stackexchange", [tmp_path])
+    sites = rows(store, "SELECT split_part(native_id, ':', 1) AS site, count(*) FROM items GROUP BY site ORDER BY site")
+    assert sites == [("bikes", len(xml_rows(tmp_path / "bikes", "Posts")) + len(xml_rows(tmp_path / "bikes", "Comments"))),
+                     ("broken", 5)]
 
 
 def test_site_defaults_to_folder_name(store, tmp_path: Path, data_dir):

@@ -97,9 +97,7 @@ def prepare_demo(
             report.skipped[kind] = "already ingested"
             log(f"ingest {kind}: already in the store")
             continue
-        opts: dict[str, Any] = {}
-        if "domains" in sources[kind].option_help:
-            opts["domains"] = ",".join(manifest["domains"])
+        opts = connector_options(sources[kind].option_help, manifest, data_dir)
         t0 = time.perf_counter()
         try:
             result = run_ingest(con, kind, paths, opts)
@@ -129,6 +127,21 @@ def prepare_demo(
     else:
         report.accounts = create_accounts(con)
     return report
+
+
+def connector_options(accepted: dict[str, str], manifest: dict[str, Any], data_dir: Path) -> dict[str, Any]:
+    """What a connector needs to know about the generated company, for the options it accepts:
+    the company's e-mail domains and legacy alias, the activity window (to expand recurring
+    meetings), the CRM export (to link meeting attendees to customer accounts)."""
+    wanted: dict[str, Any] = {
+        "domains": ",".join(manifest["domains"]),
+        "domain_aliases": ",".join(f"{a}:{c}" for a, c in manifest.get("domain_aliases", {}).items()),
+        "window_start": manifest["start"],
+        "window_end": manifest["end"],
+    }
+    if (data_dir / "crm").is_dir():
+        wanted["crm"] = str(data_dir / "crm")
+    return {k: v for k, v in wanted.items() if k in accepted and v}
 
 
 def _optional(module: str, name: str) -> Callable[..., Any] | None:

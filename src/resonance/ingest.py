@@ -17,7 +17,7 @@ import duckdb
 
 from resonance.sources import get_source
 from resonance.store.loader import LoadCounts, Loader
-from resonance.store.people import refresh_people
+from resonance.store.people import link_plus_addresses, refresh_people
 
 
 @dataclass(slots=True)
@@ -88,6 +88,7 @@ def run_ingest(
             report.counts.add(loader.load(batch))
             if progress:
                 progress(report.counts)
+        link_plus_addresses(con)
         refresh_people(con)
         report.status = "done"
     except BaseException as exc:

@@ -25,7 +25,7 @@ from resonance.generate.truth import Truth
 GENERATOR_VERSION = 1
 DEFAULT_END = date(2026, 10, 31)
 """A fixed default end date, so that the same seed gives the same files on any day."""
-FORMATS = ("directory", "as2")
+FORMATS = ("directory", "as2", "slack", "email", "calendar", "crm", "scim")
 """Output formats, named after the connector kind that reads them."""
 
 OUTPUTS = {
@@ -121,6 +121,7 @@ def generate(options: GenerateOptions, out: Path, progress: Progress | None = No
         "company": world.company.name,
         "domain": world.company.domain,
         "domains": [world.company.domain, world.company.alias_domain],
+        "domain_aliases": {world.company.alias_domain: world.company.domain},
         "start": world.company.start.isoformat(),
         "end": world.company.end.isoformat(),
         "options": options.as_dict(),

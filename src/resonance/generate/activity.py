@@ -27,9 +27,9 @@ import pyarrow as pa
 
 from resonance.generate import vocab
 from resonance.generate.company import CATALYST, Company
-from resonance.generate.customers import Customers, day_epoch
+from resonance.generate.customers import Customers, account_item, day_epoch, meeting_item, opportunity_item
 from resonance.generate.meetings import day_meetings
-from resonance.generate.propensity import COL, active_on, base_weights, weights_on
+from resonance.generate.propensity import COL, active_on, base_weights, weights_on, work_times
 from resonance.generate.sampling import PeopleSampler
 from resonance.generate.seeds import stream
 from resonance.generate.text import Text
@@ -308,14 +308,7 @@ class ActivityGenerator:
     # -- time ------------------------------------------------------------------------------
     def worktime(self, rng: np.random.Generator, people: np.ndarray, start: int, length: int) -> np.ndarray:
         """Times inside the slice at plausible local working hours of each person."""
-        m = len(people)
-        if length < 86400:
-            return start + rng.integers(0, length, size=m)
-        hour = np.where(rng.random(m) < 0.5, rng.normal(10.5, 1.6, m), rng.normal(15.0, 1.8, m))
-        hour = np.clip(hour, 7.0, 21.5)
-        offsets = np.array([loc[2] for loc in self.c.locations])[self.c.location[people]]
-        secs = ((hour - offsets) * 3600).astype(np.int64) % 86400
-        return start + secs
+        return work_times(self.c, rng, people, start, length)
 
     @staticmethod
     def after(rng: np.random.Generator, created: np.ndarray, mean_hours: float, end: int) -> np.ndarray:
@@ -728,7 +721,7 @@ class ActivityGenerator:
                                            end - 1)]))
                 ctx_no.append(np.array([-1]))
                 ctx_kind.append(np.array([-1]))
-                meetings_ctx.append(mt.uid)
+                meetings_ctx.append(meeting_item(mt.uid))
                 opp_ctx.append(None)
                 account_ctx.append(None)
                 texts.append(f"{phrases[int(rng.integers(len(phrases)))]} the {mt.summary.lower()}")
@@ -745,8 +738,8 @@ class ActivityGenerator:
             ctx_no.append(np.array([-1]))
             ctx_kind.append(np.array([-1]))
             meetings_ctx.append(None)
-            opp_ctx.append(opp.id)
-            account_ctx.append(self.customers.accounts[opp.account].id)
+            opp_ctx.append(opportunity_item(opp.id))
+            account_ctx.append(account_item(self.customers.accounts[opp.account].id))
             texts.append(f"{phrases[int(rng.integers(len(phrases)))]} {opp.name}")
         rest = m - len(actors)
         pick = self._pick_items(rng, items, "kudos", rest, start)

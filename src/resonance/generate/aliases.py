@@ -47,7 +47,8 @@ class Aliases:
         self.calendar_caps = u[:, 7] < 0.1
 
     def github(self, p: int) -> str:
-        return f"{self.c.first[p][:1]}{self.c.emails[p].split('@')[0].split('.')[-1]}".lower()
+        """A GitHub login, unique like the e-mail it derives from (`dana.scully2` -> `dana-scully2`)."""
+        return self.c.emails[p].split("@")[0].replace(".", "-")
 
     def slack_profile_email(self, p: int) -> str | None:
         style = int(self.slack_email[p])

@@ -31,6 +31,21 @@ DEAL_KINDS = ("new business", "expansion", "renewal", "pilot")
 MEETING_KINDS = ("discovery call", "demo", "technical deep dive", "pricing review", "security review")
 
 
+def opportunity_item(crm_id: str) -> str:
+    """The store's item id of a CRM opportunity (what the `crm` connector names it)."""
+    return f"crm-opportunity:{crm_id}"
+
+
+def account_item(crm_id: str) -> str:
+    """The store's item id of a CRM account."""
+    return f"crm-account:{crm_id}"
+
+
+def meeting_item(uid: str) -> str:
+    """The store's item id of a (non-recurring) calendar meeting (what the `calendar` connector names it)."""
+    return f"ical:{uid}"
+
+
 def day_epoch(d: date) -> int:
     return (d - EPOCH).days * 86400
 
@@ -270,9 +285,12 @@ class _DealPlanner:
     def mailto(self, person: int) -> str:
         return f"mailto:{self.c.emails[person]}"
 
-    def at(self, person: int, epoch_day: int) -> int:
-        """A working-hours time for `person` on the day containing `epoch_day`."""
+    def at(self, person: int, epoch_day: int, workday: bool = False) -> int:
+        """A working-hours time for `person` on the day containing `epoch_day` (moved to the
+        next Monday if `workday` and it is a weekend)."""
         d = EPOCH + timedelta(days=epoch_day // 86400)
+        while workday and d.weekday() >= 5:
+            d += timedelta(days=1)
         return local_time(self.c, person, d, float(self.rng.uniform(9, 17.5)))
 
     def in_window(self, t: int) -> bool:
@@ -302,7 +320,7 @@ class _DealPlanner:
             return
         account = self.accounts[opp.account]
         for k in range(1 + int(self.rng.poisson(1.5))):
-            t = self.at(opp.owner, int(self.rng.integers(lo, hi)))
+            t = self.at(opp.owner, int(self.rng.integers(lo, hi)), workday=True)
             t -= t % 1800
             self.meetings.append(PlannedMeeting(
                 uid=f"cust-{oi}-{k}@{self.c.domain}", start=t, minutes=int(self.rng.choice([30, 45, 60])),
@@ -355,7 +373,7 @@ class _DealPlanner:
         created = self.at(helper, int(rng.integers(lo, close_t - 4 * 86400)))
         item = self._content_item(oi, helper, created, f"deal-playbook-{k}")
         account = self.accounts[opp.account]
-        ctx = {"opportunity": opp.id, "account": account.id}
+        ctx = {"opportunity": opportunity_item(opp.id), "account": account_item(account.id)}
         evidence = [item]
         for reader in self._team(opp):
             if reader != opp.owner and rng.random() < 0.4:
@@ -381,7 +399,7 @@ class _DealPlanner:
         contact = self.contacts[contact_i]
         account = self.accounts[opp.account]
         t = self.at(helper, int(rng.integers(lo, close_t - 4 * 86400)))
-        ctx = {"opportunity": opp.id, "account": account.id}
+        ctx = {"opportunity": opportunity_item(opp.id), "account": account_item(account.id)}
         self.event(t, {
             "type": "Invite", "actor": self.mailto(helper), "published": self.stamp(t),
             "object": {"type": "Person", "id": f"mailto:{contact.email}", "name": contact.name},
@@ -405,7 +423,7 @@ class _DealPlanner:
             body=f"Thanks {self.c.first[helper]}! {self.c.first[opp.owner]}, happy to talk next week.",
             in_reply_to=mid,
         ))
-        meet_t = self.at(opp.owner, min(reply_t + int(rng.integers(2, 8)) * 86400, close_t - 86400))
+        meet_t = self.at(opp.owner, min(reply_t + int(rng.integers(2, 8)) * 86400, close_t - 86400), workday=True)
         meet_t -= meet_t % 1800
         uid = f"intro-{oi}-{k}@{self.c.domain}"
         self.meetings.append(PlannedMeeting(
@@ -423,7 +441,7 @@ class _DealPlanner:
             "type": "Kudos", "actor": self.mailto(opp.owner), "object": self.mailto(helper),
             "published": self.stamp(t), "to": [self.mailto(helper)],
             "content": f"Thanks for your help winning {opp.name}!",
-            "context": {"opportunity": opp.id, "account": account.id},
+            "context": {"opportunity": opportunity_item(opp.id), "account": account_item(account.id)},
         })
         self.helps.append(Help(oi, helper, "kudos", t, f"Kudos from {self.c.ids[opp.owner]}"))
 
@@ -441,4 +459,4 @@ class _DealPlanner:
         account = self.accounts[opp.account]
         self.event(view_t, {"type": "View", "actor": self.mailto(opp.owner), "object": item,
                             "published": self.stamp(view_t),
-                            "context": {"opportunity": opp.id, "account": account.id}})
+                            "context": {"opportunity": opportunity_item(opp.id), "account": account_item(account.id)}})

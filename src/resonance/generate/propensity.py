@@ -51,3 +51,17 @@ def active_on(company: Company, day: date) -> np.ndarray:
 
 def weights_on(base: np.ndarray, active: np.ndarray) -> np.ndarray:
     return base * active[:, None]
+
+
+def work_times(company: Company, rng: np.random.Generator, people: np.ndarray, start: int,
+               length: int = 86400) -> np.ndarray:
+    """Epoch seconds inside [start, start + length) at plausible local working hours of each person
+    (a morning and an afternoon peak); slices shorter than a day are drawn uniformly."""
+    m = len(people)
+    if length < 86400:
+        return start + rng.integers(0, length, size=m)
+    hour = np.where(rng.random(m) < 0.5, rng.normal(10.5, 1.6, m), rng.normal(15.0, 1.8, m))
+    hour = np.clip(hour, 7.0, 21.5)
+    offsets = np.array([loc[2] for loc in company.locations])[company.location[people]]
+    secs = ((hour - offsets) * 3600).astype(np.int64) % 86400
+    return start + secs

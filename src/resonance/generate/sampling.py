@@ -8,6 +8,9 @@ whole arrays (cumulative sums + searchsorted), never a Python loop per event.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from datetime import date, timedelta
+
 import numpy as np
 
 from resonance.generate.company import Company
@@ -104,3 +107,20 @@ class PeopleSampler:
             still = people == avoid
             people[still] = (people[still] + 1) % self.n
         return people
+
+
+def daily_samplers(company: Company, base: np.ndarray) -> Iterator[tuple[int, date, PeopleSampler]]:
+    """(day index, day, sampler) for every day of the window; weights follow who has joined."""
+    from resonance.generate.propensity import active_on, weights_on
+
+    sampler: PeopleSampler | None = None
+    last: np.ndarray | None = None
+    for i in range(company.days):
+        day = company.start + timedelta(days=i)
+        active = active_on(company, day)
+        if sampler is None:
+            sampler = PeopleSampler(company, weights_on(base, active))
+        elif last is None or not np.array_equal(active, last):
+            sampler.set_weights(weights_on(base, active))
+        last = active
+        yield i, day, sampler

@@ -75,8 +75,9 @@ class Text:
         mean = np.broadcast_to(np.asarray(mean_words, dtype=float), (m,))
         lengths = np.clip(rng.lognormal(np.log(mean), 0.5, size=m), 4, mean * 5).astype(np.int64)
         words = self.phrase(rng, topic, lengths)
-        opener = pa.array(openers).take(pa.array(rng.integers(len(openers), size=m)))
-        return _join(opener, " ", words, ".")
+        spaced = pa.array([f"{o} " if o else "" for o in openers])
+        opener = spaced.take(pa.array(rng.integers(len(openers), size=m)))
+        return _join(opener, words, ".")
 
     def title(self, rng: np.random.Generator, topic: np.ndarray, openers: tuple[str, ...],
               suffix: str = "") -> pa.Array:

@@ -215,14 +215,25 @@ class StackExchangeSource(Source):
     }
 
     def read(self, path: Path) -> Iterator[Batch]:
+        """Read one dump folder, or a folder of dump folders (one site each, named after its folder)."""
         if not path.is_dir():
             raise SourceError(f"{path}: a Stack Exchange dump is a folder (Posts.xml, Users.xml, ...)")
         found = self._find_files(path)
-        if not found:
+        if found:
+            yield from self._read_dump(path, found, str(self.options.get("site") or default_site(path)))
+            return
+        dumps = [(sub, self._find_files(sub)) for sub in sorted(path.iterdir()) if sub.is_dir()]
+        dumps = [(sub, files) for sub, files in dumps if files]
+        if not dumps:
             raise SourceError(
                 f"{path}: no Stack Exchange dump files ({', '.join(n.title() + '.xml' for n in FILES)})"
             )
-        site = str(self.options.get("site") or default_site(path))
+        if self.options.get("site") and len(dumps) > 1:
+            raise SourceError(f"{path} holds {len(dumps)} dumps: --site names one; give one dump folder")
+        for sub, files in dumps:
+            yield from self._read_dump(sub, files, str(self.options.get("site") or default_site(sub)))
+
+    def _read_dump(self, path: Path, found: dict[str, Path], site: str) -> Iterator[Batch]:
         base_url = str(self.options.get("base_url") or "").rstrip("/")
         workdir = Path(tempfile.mkdtemp(prefix="resonance-se-"))
         con = staging_connection(sum(f.stat().st_size for f in found.values()), workdir)

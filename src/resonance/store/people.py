@@ -169,6 +169,45 @@ def _link_persons(con: duckdb.DuckDBPyConnection, target: str, others: list[str]
         )
 
 
+PLUS_ADDRESS_SQL = "regexp_replace(identity, '^email:([^+@]+)\\+[^@]*@', 'email:\\1@')"
+"""The mailbox a plus-address (RFC 5233 sub-address) delivers to: `email:dana+crm@x` -> `email:dana@x`."""
+
+
+def link_plus_addresses(con: duckdb.DuckDBPyConnection) -> int:
+    """Strong evidence the connectors cannot see alone: `dana+crm@acme.example` is the
+    mailbox `dana@acme.example`. Gives each plus-address's person the plain key, or
+    links the two persons when both exist (audited like every link). Returns links made.
+    Runs after each ingest (resonance.ingest), not in `refresh_people`, so an explicit
+    unmerge is not undone by the next refresh."""
+    rows = con.execute(
+        f"""
+        WITH plus AS (
+            SELECT identity, person_id, {PLUS_ADDRESS_SQL} AS canon
+            FROM identities WHERE identity LIKE 'email:%+%@%'
+        )
+        SELECT p.identity, p.person_id, p.canon, c.person_id
+        FROM plus p LEFT JOIN identities c ON c.identity = p.canon
+        WHERE p.canon <> p.identity AND c.person_id IS DISTINCT FROM p.person_id
+        ORDER BY p.identity
+        """
+    ).fetchall()
+    linked = 0
+    for identity, _, canon, _ in rows:
+        # Re-read both owners: an earlier link in this loop may have moved either.
+        current = con.execute("SELECT person_id FROM identities WHERE identity = ?", [canon]).fetchall()
+        person_now = con.execute("SELECT person_id FROM identities WHERE identity = ?", [identity]).fetchall()[0][0]
+        if not current:
+            con.execute(
+                """INSERT INTO identities (identity, person_id, kind, first_seen)
+                   VALUES (?, ?, 'email', now()::TIMESTAMP)""",
+                [canon, person_now],
+            )
+        elif current[0][0] != person_now:
+            _link_persons(con, current[0][0], [person_now], reason=f"plus-address {identity} of {canon}")
+            linked += 1
+    return linked
+
+
 def refresh_people(con: duckdb.DuckDBPyConnection) -> int:
     """Rebuild the golden `people` table from profiles and identities. Returns its size."""
     priority_cases = " ".join(f"WHEN '{s}' THEN {p}" for s, p in SOURCE_PRIORITY.items())

@@ -100,7 +100,7 @@ def person_report(con: duckdb.DuckDBPyConnection, person_id: str, period: str | 
     report, _, _ = _engine()
     try:
         result = report.person_report(con, person_id, period)
-    except duckdb.CatalogException as exc:
+    except (duckdb.CatalogException, LookupError) as exc:  # LookupError: the engine's MetricsNotComputed
         raise MetricsNotComputed(str(exc)) from exc
     if not result or not result.get("metrics"):
         raise MetricsNotComputed("no figures for this person and period")
@@ -114,7 +114,7 @@ def person_evidence(
     _, evidence, _ = _engine()
     try:
         result = evidence.evidence(con, person_id, metric, period=period, page=page, page_size=page_size)
-    except duckdb.CatalogException as exc:
+    except (duckdb.CatalogException, LookupError) as exc:  # LookupError: the engine's MetricsNotComputed
         raise MetricsNotComputed(str(exc)) from exc
     result = dict(result)
     result["items"] = redact_records(con, person_id, [_jsonable(i) for i in result.get("items", [])])

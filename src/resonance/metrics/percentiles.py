@@ -1,0 +1,52 @@
+"""Percentiles: each metric against peers (company, department, role, location).
+
+Peers are the internal people of the group (`people`, not external), whether or
+not they were active in the period; a peer without a value has 0. The
+percentile is the share of the other peers with a strictly lower value:
+
+    percentile(p) = 100 * #{q in group, q != p : value(q) < value(p)} / (|group| - 1)
+
+so it lies in [0, 100]: 0 for the lowest (and for everyone with nothing), 100
+for the single highest; ties share the lower rank. A group of one gives 0.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ibis
+
+
+def percentiles(person_metrics: ibis.Table, people: ibis.Table, rules: dict[str, Any]) -> ibis.Table:
+    """(period, person_id, metric, peer_group, peer_key, peers, percentile) for internal people."""
+    internal = people.filter(~people.is_external.fill_null(False))
+    parts = []
+    for group in rules["percentiles"]["peer_groups"]:
+        key = ibis.literal("company") if group == "company" else internal[group]
+        members = internal.select(_pid=internal.person_id, peer_key=key.cast("string"))
+        members = members.filter(members.peer_key.notnull() & (members.peer_key != ""))
+        sizes = members.group_by("peer_key").aggregate(peers=members.count())
+        m = person_metrics.join(members, person_metrics.person_id == members._pid)
+        m = m.join(sizes, "peer_key")
+        m = m.select("period", "person_id", "metric", "value", "peer_key", "peers")
+        part = ibis.window(group_by=["period", "metric", "peer_key"], order_by="value")
+        whole = ibis.window(group_by=["period", "metric", "peer_key"])
+        rows = m.count().over(whole)
+        # Peers with no row have 0, below any positive value.
+        lower = ibis.rank().over(part) + ibis.ifelse(m.value > 0, m.peers - rows, 0)
+        pct = ibis.ifelse(m.peers > 1, 100.0 * lower / (m.peers - 1), 0.0)
+        parts.append(
+            m.select(
+                "period",
+                "person_id",
+                "metric",
+                peer_group=ibis.literal(group),
+                peer_key=m.peer_key,
+                peers=m.peers.cast("int64"),
+                percentile=pct.round(4),
+            )
+        )
+    out = parts[0]
+    for p in parts[1:]:
+        out = out.union(p, distinct=False)
+    return out

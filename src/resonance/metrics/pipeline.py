@@ -1,0 +1,450 @@
+"""The metrics pipeline: orders the stages and writes the metric tables.
+
+    events, items, identities, people
+        -> resolve  (contributions, reactions, endorsements, ties: event level, resolved to people)
+        -> periods  (each row once per period that holds it)
+        -> activity, anti-gaming pairs -> reaction, eminence -> knowledge value, network, persona
+        -> person_metrics -> percentiles
+        -> the store (per period: delete that period's rows, insert; one transaction)
+
+Every stage is a pure function of Ibis tables, so the same code runs inside
+DuckDB (default) or on Spark (`engine="spark"`). Each period is computed from its
+own rows only, so recomputing a few periods (`periods=[...]`) leaves the others
+as they are: the basis of incremental compute.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+import duckdb
+import ibis
+
+from resonance.metrics import activity as activity_mod
+from resonance.metrics import (
+    antigaming,
+    eminence,
+    knowledge,
+    network,
+    percentiles,
+    persona,
+    reaction,
+    resolve,
+)
+from resonance.metrics.engine import Engine, make_engine
+from resonance.metrics.periods import Period, assign, periods_table, select_periods
+from resonance.metrics.persona import persona_rules
+from resonance.metrics.rules import load_rules, rules_hash
+from resonance.metrics.tables import EVENT_TABLES, PERIOD_TABLES, ensure_metric_tables
+
+METRICS = ("activity", "reaction", "eminence", "network", "knowledge_value")
+"""The metrics every person has per period (keys of person_report's `metrics`)."""
+
+Progress = Callable[[str, int, int], None]
+"""progress(stage, done, total): called as each stage starts (done = stages finished)."""
+
+TABLE_COLUMNS = {
+    "metric_contributions": ["event_id", "time", "person_id", "item_id", "kind", "weight"],
+    "metric_reactions": ["event_id", "time", "reactor_id", "author_id", "item_id", "kind", "weight"],
+    "person_metrics": ["period", "person_id", "metric", "value"],
+    "person_breakdown": ["period", "person_id", "metric", "kind", "value"],
+    "person_percentiles": ["period", "person_id", "metric", "peer_group", "peer_key", "peers", "percentile"],
+    "person_persona": ["period", "person_id", "persona", "contributions", "given", "received", "reads"],
+    "item_value": [
+        "period",
+        "item_id",
+        "author_id",
+        "kind",
+        "title",
+        "created",
+        "value",
+        "reactions",
+        "reuse",
+    ],
+    "person_network": [
+        "period",
+        "person_id",
+        "partners",
+        "reach2",
+        "departments",
+        "locations",
+        "external_contacts",
+        "effective_size",
+        "burt_constraint",
+        "betweenness",
+        "community",
+        "community_size",
+        "value",
+    ],
+    "person_reach": ["period", "person_id", "dimension", "name", "partners"],
+    "person_ties": ["period", "person_id", "partner_id", "interactions"],
+    "reaction_pairs": [
+        "period",
+        "reactor_id",
+        "author_id",
+        "volume",
+        "reciprocal_volume",
+        "allowance",
+        "counted",
+        "damped",
+    ],
+}
+
+STAGES = (
+    "resolve",
+    "periods",
+    "activity",
+    "reaction",
+    "eminence",
+    "knowledge",
+    "network",
+    "persona",
+    "percentiles",
+    "write",
+)
+
+
+def run_pipeline(
+    con: duckdb.DuckDBPyConnection,
+    engine: str = "duckdb",
+    periods: Sequence[str] | None = None,
+    rules: dict[str, Any] | None = None,
+    progress: Progress | None = None,
+    spark_master: str | None = None,
+    spark_session: Any = None,
+) -> dict[str, Any]:
+    """Compute every metric for the chosen periods and write the metric tables.
+
+    `periods`: labels (`2026-03`, `r90:2026-03-31`) and/or types (`month`, `week`,
+    `r90`, `all`); None = every period of the default types over the data's time
+    range. `engine`: 'duckdb' (in the store) or 'spark' (local[2], or
+    `spark_master`; `spark_session` reuses an existing session). Returns a summary:
+    run_id, engine, periods, people, rows written per table, seconds per stage.
+    """
+    rules = rules if rules is not None else load_rules()
+    ensure_metric_tables(con)
+    run_id = int(con.execute("SELECT nextval('metric_run_seq')").fetchall()[0][0])
+    con.execute(
+        """INSERT INTO metric_runs (run_id, engine, started_at, status, rules_hash, rules)
+           VALUES (?, ?, now()::TIMESTAMP, 'running', ?, ?)""",
+        [run_id, engine, rules_hash(rules), json.dumps(rules)],
+    )
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    summary: dict[str, Any] = {"run_id": run_id, "engine": engine}
+    eng: Engine | None = None
+    try:
+        eng = make_engine(con, engine, spark_master=spark_master, spark_session=spark_session)
+        timings["start_engine"] = round(time.perf_counter() - started, 3)
+        outputs, chosen = _compute(eng, periods, rules, progress, timings)
+        summary["periods"] = len(chosen)
+        summary["period_types"] = sorted({p.type for p in chosen})
+        if chosen:
+            summary["first_period_start"] = min(p.start for p in chosen).isoformat()
+            summary["last_period_end"] = max(p.end for p in chosen).isoformat()
+        t0 = time.perf_counter()
+        _step(progress, "write")
+        summary["rows"] = _write(con, eng, outputs, chosen, run_id, rules)
+        timings["write"] = round(time.perf_counter() - t0, 3)
+        summary["people"] = (
+            int(
+                con.execute(
+                    "SELECT count(DISTINCT person_id) FROM person_metrics"
+                    " WHERE period IN (SELECT unnest(?::VARCHAR[]))",
+                    [[p.label for p in chosen]],
+                ).fetchall()[0][0]
+            )
+            if chosen
+            else 0
+        )
+        summary["seconds"] = timings
+        summary["total_seconds"] = round(time.perf_counter() - started, 3)
+        con.execute(
+            """UPDATE metric_runs
+               SET finished_at = now()::TIMESTAMP, status = 'done', periods = ?, summary = ?
+               WHERE run_id = ?""",
+            [[p.label for p in chosen], json.dumps(summary), run_id],
+        )
+        return summary
+    except BaseException as exc:
+        con.execute(
+            "UPDATE metric_runs SET finished_at = now()::TIMESTAMP, status = 'failed', error = ?"
+            " WHERE run_id = ?",
+            [f"{type(exc).__name__}: {exc}", run_id],
+        )
+        raise
+    finally:
+        if eng is not None:
+            eng.close()
+
+
+def _step(progress: Progress | None, stage: str) -> None:
+    if progress is not None:
+        progress(stage, STAGES.index(stage), len(STAGES))
+
+
+def _compute(
+    eng: Engine,
+    period_specs: Sequence[str] | None,
+    rules: dict[str, Any],
+    progress: Progress | None,
+    timings: dict[str, float],
+) -> tuple[dict[str, ibis.Table], list[Period]]:
+    """Run every stage; returns the materialised output tables by store table name, and the periods."""
+    clock = [time.perf_counter()]
+
+    def lap(name: str) -> None:
+        now = time.perf_counter()
+        timings[name] = round(now - clock[0], 3)
+        clock[0] = now
+
+    _step(progress, "resolve")
+    events, items, identities, people = (eng.input(n) for n in ("events", "items", "identities", "people"))
+    people = eng.materialize(people, "people")
+    contrib = eng.materialize(resolve.contributions(events, items, identities, rules), "contrib")
+    react = eng.materialize(resolve.reactions(events, items, identities, rules), "react")
+    endorse = eng.materialize(resolve.endorsements(events, identities), "endorse")
+    ties = eng.materialize(resolve.ties(events, react, endorse, identities, rules), "ties")
+    lap("resolve")
+
+    _step(progress, "periods")
+    times = (
+        contrib.select("time")
+        .union(react.select("time"), distinct=False)
+        .union(endorse.select("time"), distinct=False)
+        .union(ties.select("time"), distinct=False)
+    )
+    bounds = eng.to_arrow(times.aggregate(first=times.time.min(), last=times.time.max())).to_pylist()[0]
+    first, last = _as_datetime(bounds["first"]), _as_datetime(bounds["last"])
+    chosen = select_periods(period_specs, first, last, rules["periods"]["types"])
+    outputs: dict[str, ibis.Table] = {"metric_contributions": contrib, "metric_reactions": react}
+    if not chosen:
+        lap("periods")
+        return outputs, chosen
+    ptab = eng.upload(periods_table(chosen), "periods")
+    contrib_p = eng.materialize(assign(contrib, ptab), "contrib_p")
+    react_p = eng.materialize(assign(react, ptab), "react_p")
+    endorse_p = eng.materialize(assign(endorse, ptab), "endorse_p")
+    ties_p = eng.materialize(assign(ties, ptab), "ties_p")
+    lap("periods")
+
+    _step(progress, "activity")
+    activity_b = eng.materialize(activity_mod.activity(contrib_p, rules), "activity")
+    lap("activity")
+
+    _step(progress, "reaction")
+    pairs = eng.materialize(antigaming.pairs(react_p, rules), "pairs")
+    reaction_b = eng.materialize(reaction.reaction(react_p, pairs, rules), "reaction")
+    lap("reaction")
+
+    _step(progress, "eminence")
+    participants = (
+        contrib_p.select("period", "person_id")
+        .union(
+            react_p.filter(react_p.reactor_id.notnull()).select("period", person_id=react_p.reactor_id),
+            distinct=True,
+        )
+        .union(react_p.select("period", person_id=react_p.author_id), distinct=True)
+    )
+    eminence_v, eminence_b = eminence.eminence(eng, react_p, pairs, endorse_p, participants, rules)
+    eminence_v = eng.materialize(eminence_v, "eminence_v")
+    eminence_b = eng.materialize(eminence_b, "eminence_b")
+    lap("eminence")
+
+    _step(progress, "knowledge")
+    item_rows, knowledge_b = knowledge.item_values(
+        react_p, pairs, eminence_v, items, identities, people, rules
+    )
+    item_rows = eng.materialize(item_rows, "item_value")
+    knowledge_b = eng.materialize(knowledge_b, "knowledge_b")
+    lap("knowledge")
+
+    _step(progress, "network")
+    network_t, reach_t, network_b, partners_t = network.network(eng, ties_p, people, rules)
+    reach_t = eng.materialize(reach_t, "reach")
+    network_b = eng.materialize(network_b, "network_b")
+    lap("network")
+
+    _step(progress, "persona")
+    persona_t = eng.materialize(persona.personas(contrib_p, react_p, rules), "persona")
+    lap("persona")
+
+    _step(progress, "percentiles")
+
+    def totals(b: ibis.Table, metric: str) -> ibis.Table:
+        s = b.group_by(["period", "person_id"]).aggregate(value=b.value.sum())
+        return s.select("period", "person_id", metric=ibis.literal(metric), value=s.value)
+
+    metrics = (
+        totals(activity_b, "activity")
+        .union(totals(reaction_b, "reaction"), distinct=False)
+        .union(
+            eminence_v.select("period", "person_id", metric=ibis.literal("eminence"), value=eminence_v.value),
+            distinct=False,
+        )
+        .union(
+            network_t.select("period", "person_id", metric=ibis.literal("network"), value=network_t.value),
+            distinct=False,
+        )
+        .union(
+            knowledge.knowledge_totals(item_rows).select(
+                "period", "person_id", metric=ibis.literal("knowledge_value"), value="value"
+            ),
+            distinct=False,
+        )
+    )
+    metrics = eng.materialize(metrics.mutate(value=metrics.value.round(6)), "person_metrics")
+
+    def labelled(b: ibis.Table, metric: str) -> ibis.Table:
+        return b.select(
+            "period",
+            "person_id",
+            metric=ibis.literal(metric),
+            kind=b.kind.cast("string"),
+            value=b.value.round(6),
+        )
+
+    breakdown = (
+        labelled(activity_b, "activity")
+        .union(labelled(reaction_b, "reaction"), distinct=False)
+        .union(labelled(eminence_b, "eminence"), distinct=False)
+        .union(labelled(network_b, "network"), distinct=False)
+        .union(labelled(knowledge_b, "knowledge_value"), distinct=False)
+    )
+    pct = eng.materialize(percentiles.percentiles(metrics, people, rules), "percentiles")
+    lap("percentiles")
+
+    p = pairs
+    outputs.update(
+        {
+            "person_metrics": metrics,
+            "person_breakdown": breakdown,
+            "person_percentiles": pct,
+            "person_persona": persona_t,
+            "item_value": item_rows,
+            "person_network": network_t,
+            "person_reach": reach_t,
+            "person_ties": partners_t.select(
+                "period", "person_id", "partner_id", interactions=partners_t.weight.cast("int64")
+            ),
+            "reaction_pairs": p.mutate(
+                volume=p.volume.round(6),
+                reciprocal_volume=p.reciprocal_volume.round(6),
+                counted=p.counted.round(6),
+            ),
+        }
+    )
+    return outputs, chosen
+
+
+def _as_datetime(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if hasattr(value, "to_pydatetime"):
+        value = value.to_pydatetime()
+    if getattr(value, "tzinfo", None) is not None:
+        value = value.replace(tzinfo=None)
+    return value
+
+
+def _write(
+    con: duckdb.DuckDBPyConnection,
+    eng: Engine,
+    outputs: dict[str, ibis.Table],
+    chosen: list[Period],
+    run_id: int,
+    rules: dict[str, Any],
+) -> dict[str, int]:
+    """Replace the chosen periods' rows (and the event-level tables) in one transaction."""
+    labels = [p.label for p in chosen]
+    # Results computed by Spark are collected first, so the store's transaction stays short.
+    arrow = {}
+    if eng.name != "duckdb":
+        arrow = {name: eng.to_arrow(expr.select(*TABLE_COLUMNS[name])) for name, expr in outputs.items()}
+    writer = eng.cursor if eng.name == "duckdb" else con.cursor()  # type: ignore[attr-defined]
+    counts: dict[str, int] = {}
+    writer.execute("BEGIN TRANSACTION")
+    try:
+        for name in EVENT_TABLES:
+            writer.execute(f"DELETE FROM {name}")
+        for name in PERIOD_TABLES:
+            writer.execute(f"DELETE FROM {name} WHERE period IN (SELECT unnest(?::VARCHAR[]))", [labels])
+        writer.execute("DELETE FROM metric_periods WHERE period IN (SELECT unnest(?::VARCHAR[]))", [labels])
+        for p in chosen:
+            writer.execute(
+                """INSERT INTO metric_periods
+                       (period, period_type, period_start, period_end, run_id, computed_at)
+                   VALUES (?, ?, ?, ?, ?, now()::TIMESTAMP)""",
+                [p.label, p.type, p.start, p.end, run_id],
+            )
+        for name, expr in outputs.items():
+            cols = ", ".join(TABLE_COLUMNS[name])
+            if eng.name == "duckdb":
+                source = eng.table_name(expr) or eng.table_name(eng.materialize(expr, f"out_{name}"))
+                writer.execute(f'INSERT INTO {name} ({cols}) SELECT {cols} FROM "{source}"')
+            else:
+                writer.register("_metric_out", arrow[name])
+                writer.execute(f"INSERT INTO {name} ({cols}) SELECT {cols} FROM _metric_out")
+                writer.unregister("_metric_out")
+            counts[name] = 0
+        for name in outputs:
+            if name in PERIOD_TABLES:
+                counts[name] = int(
+                    writer.execute(
+                        f"SELECT count(*) FROM {name} WHERE period IN (SELECT unnest(?::VARCHAR[]))", [labels]
+                    ).fetchall()[0][0]
+                )
+            else:
+                counts[name] = int(writer.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0])
+        _fill_persona_reasons(writer, labels, rules)
+        writer.execute("COMMIT")
+    except BaseException:
+        writer.execute("ROLLBACK")
+        raise
+    finally:
+        if eng.name != "duckdb":
+            writer.close()
+    return counts
+
+
+def _fill_persona_reasons(
+    writer: duckdb.DuckDBPyConnection, labels: list[str], rules: dict[str, Any]
+) -> None:
+    """Each persona's rule (with the thresholds) and its reason (with the person's own figures)."""
+    words = persona_rules(rules)
+    writer.execute(
+        """
+        UPDATE person_persona SET
+          rule = CASE persona WHEN 'Observer' THEN ? WHEN 'Catalyst' THEN ? WHEN 'Responder' THEN ?
+                              WHEN 'Broadcaster' THEN ? ELSE ? END,
+          reason = CASE persona
+            WHEN 'Observer' THEN
+              CASE WHEN given = 0 AND reads = 0 THEN 'No contributions and no reactions given in this period.'
+                   ELSE printf('No contributions; you gave %.1f reaction points and read %d items.',
+                               given, reads)
+              END
+            WHEN 'Catalyst' THEN printf('Your %d contributions drew %.1f reaction points while you gave '
+                                        || '%.1f: others respond to you far more than you respond to them.',
+                                        contributions, received, given)
+            WHEN 'Responder' THEN printf('You gave %.1f reaction points and received %.1f: you respond to '
+                                         || 'others far more than they respond to you.', given, received)
+            WHEN 'Broadcaster' THEN printf('You made %d contributions but gave only %.1f reaction points to '
+                                           || 'others.', contributions, given)
+            ELSE printf('You gave %.1f reaction points and received %.1f, with %d contributions: '
+                        || 'a balanced give and take.', given, received, contributions)
+          END
+        WHERE period IN (SELECT unnest(?::VARCHAR[]))
+        """,
+        [
+            words["Observer"],
+            words["Catalyst"],
+            words["Responder"],
+            words["Broadcaster"],
+            words["Engager"],
+            labels,
+        ],
+    )

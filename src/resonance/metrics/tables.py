@@ -1,0 +1,198 @@
+"""The metric tables in the store (documented in docs/metrics.md).
+
+Owned by the `metrics` component through its own migrations, so that the tables
+exist (empty) before the first compute and readers never meet a missing table.
+Per-period tables are replaced period by period: a compute of some periods
+deletes and re-inserts only those periods' rows, in one transaction.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from resonance.store.migrations import Migration, migrate
+
+PERIOD_TABLES = (
+    "person_metrics",
+    "person_breakdown",
+    "person_percentiles",
+    "person_persona",
+    "item_value",
+    "person_network",
+    "person_reach",
+    "person_ties",
+    "reaction_pairs",
+)
+"""Tables with one set of rows per period."""
+
+EVENT_TABLES = ("metric_contributions", "metric_reactions")
+"""Event-level tables (resolved to people), rebuilt by every compute."""
+
+METRICS_MIGRATIONS = [
+    Migration(
+        1,
+        "metric tables",
+        """
+        CREATE SEQUENCE IF NOT EXISTS metric_run_seq START 1;
+
+        -- One row per compute: engine, periods, rules in force, timings and counts.
+        CREATE TABLE metric_runs (
+            run_id      BIGINT PRIMARY KEY,
+            engine      VARCHAR NOT NULL,
+            started_at  TIMESTAMP NOT NULL,
+            finished_at TIMESTAMP,
+            status      VARCHAR NOT NULL,
+            periods     VARCHAR[],
+            rules_hash  VARCHAR,
+            rules       JSON,
+            summary     JSON,
+            error       VARCHAR
+        );
+
+        -- The periods computed: label (2026-03, 2026-W05, 2026-Q1, 2026-H2, r90:2026-03-31), type,
+        -- [period_start, period_end) in UTC.
+        CREATE TABLE metric_periods (
+            period       VARCHAR PRIMARY KEY,
+            period_type  VARCHAR NOT NULL,
+            period_start TIMESTAMP NOT NULL,
+            period_end   TIMESTAMP NOT NULL,
+            run_id       BIGINT,
+            computed_at  TIMESTAMP
+        );
+
+        -- One value per person, period and metric (activity, reaction, eminence, network,
+        -- knowledge_value). A person without a row has 0.
+        CREATE TABLE person_metrics (
+            period      VARCHAR NOT NULL,
+            person_id   VARCHAR NOT NULL,
+            metric      VARCHAR NOT NULL,
+            value       DOUBLE NOT NULL
+        );
+
+        -- What each value is made of, by kind (contribution kind, reaction kind, network component).
+        CREATE TABLE person_breakdown (
+            period      VARCHAR NOT NULL,
+            person_id   VARCHAR NOT NULL,
+            metric      VARCHAR NOT NULL,
+            kind        VARCHAR NOT NULL,
+            value       DOUBLE NOT NULL
+        );
+
+        -- Percentile of each value among the peers of a group (company, department, role, location).
+        CREATE TABLE person_percentiles (
+            period      VARCHAR NOT NULL,
+            person_id   VARCHAR NOT NULL,
+            metric      VARCHAR NOT NULL,
+            peer_group  VARCHAR NOT NULL,
+            peer_key    VARCHAR NOT NULL,
+            peers       BIGINT NOT NULL,
+            percentile  DOUBLE NOT NULL
+        );
+
+        -- The persona, its reason (with the person's figures) and its rule.
+        CREATE TABLE person_persona (
+            period        VARCHAR NOT NULL,
+            person_id     VARCHAR NOT NULL,
+            persona       VARCHAR NOT NULL,
+            contributions BIGINT,
+            given         DOUBLE,
+            received      DOUBLE,
+            reads         BIGINT,
+            reason        VARCHAR,
+            rule          VARCHAR
+        );
+
+        -- Knowledge value of each item that had reactions in the period.
+        CREATE TABLE item_value (
+            period      VARCHAR NOT NULL,
+            item_id     VARCHAR NOT NULL,
+            author_id   VARCHAR,
+            kind        VARCHAR,
+            title       VARCHAR,
+            created     TIMESTAMP,
+            value       DOUBLE NOT NULL,
+            reactions   BIGINT,
+            reuse       BIGINT
+        );
+
+        -- Network figures per person and period.
+        CREATE TABLE person_network (
+            period            VARCHAR NOT NULL,
+            person_id         VARCHAR NOT NULL,
+            partners          BIGINT,
+            reach2            BIGINT,
+            departments       BIGINT,
+            locations         BIGINT,
+            external_contacts BIGINT,
+            effective_size    DOUBLE,
+            burt_constraint   DOUBLE,
+            betweenness       DOUBLE,
+            community         VARCHAR,
+            community_size    BIGINT,
+            value             DOUBLE
+        );
+
+        -- Whom a person reaches: partners by department and by location.
+        CREATE TABLE person_reach (
+            period     VARCHAR NOT NULL,
+            person_id  VARCHAR NOT NULL,
+            dimension  VARCHAR NOT NULL,   -- department | location
+            name       VARCHAR NOT NULL,
+            partners   BIGINT NOT NULL
+        );
+
+        -- Who interacted with whom (both directions of each tie), for Network's evidence.
+        CREATE TABLE person_ties (
+            period       VARCHAR NOT NULL,
+            person_id    VARCHAR NOT NULL,
+            partner_id   VARCHAR NOT NULL,
+            interactions BIGINT NOT NULL
+        );
+
+        -- Named reaction points per (reactor, author) pair and period, and what anti-gaming counted.
+        CREATE TABLE reaction_pairs (
+            period            VARCHAR NOT NULL,
+            reactor_id        VARCHAR NOT NULL,
+            author_id         VARCHAR NOT NULL,
+            volume            DOUBLE,
+            reciprocal_volume DOUBLE,
+            allowance         DOUBLE,
+            counted           DOUBLE,
+            damped            BOOLEAN
+        );
+
+        -- Every contribution resolved to its person (evidence for Activity).
+        CREATE TABLE metric_contributions (
+            event_id   VARCHAR,
+            time       TIMESTAMP,
+            person_id  VARCHAR,
+            item_id    VARCHAR,
+            kind       VARCHAR,
+            weight     DOUBLE
+        );
+
+        -- Every reaction resolved to reactor and author (NULL reactor = anonymous), self-reactions left out.
+        CREATE TABLE metric_reactions (
+            event_id   VARCHAR,
+            time       TIMESTAMP,
+            reactor_id VARCHAR,
+            author_id  VARCHAR,
+            item_id    VARCHAR,
+            kind       VARCHAR,
+            weight     DOUBLE
+        )
+        """,
+    ),
+]
+
+
+def ensure_metric_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create or upgrade the metric tables (safe to call every time)."""
+    migrate(con, "metrics", METRICS_MIGRATIONS)
+
+
+def has_metric_tables(con: duckdb.DuckDBPyConnection) -> bool:
+    rows = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'person_metrics' AND NOT temporary"
+    ).fetchall()
+    return bool(rows[0][0])
