@@ -34,10 +34,21 @@ def html_to_text_sql(expr: str) -> str:
     return HTML_TO_TEXT_SQL.format(x=expr)
 
 
+SCHEDULED_SOURCES = ("crm", "calendar")
+"""Sources whose events may lie in the future (a deal's close date, next week's meeting):
+they do not say what "now" is."""
+
+
 def latest_time(con: duckdb.DuckDBPyConnection) -> datetime:
-    """The default "now": the latest event or item time in the store (deterministic demos and tests)."""
+    """The default "now": the latest activity in the store, for deterministic demos and tests.
+
+    Calendar and CRM events are left out because they are scheduled (future meetings,
+    expected close dates); a store holding nothing else falls back to all events.
+    """
+    scheduled = _sql_list(list(SCHEDULED_SOURCES))
     row = con.execute(
-        "SELECT greatest((SELECT max(time) FROM events), (SELECT max(created) FROM items))"
+        f"""SELECT coalesce((SELECT max(time) FROM events WHERE source NOT IN ({scheduled})),
+                            (SELECT max(time) FROM events), (SELECT max(created) FROM items))"""
     ).fetchall()
     value = row[0][0] if row else None
     return value if value is not None else datetime(1970, 1, 1)

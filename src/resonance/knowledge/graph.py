@@ -23,6 +23,7 @@ The graph is small (people, not events), so once aggregated it lives in igraph.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -153,7 +154,9 @@ class PersonGraph:
         g = self.trusted if trusted else self.graph
         # Hops dominate (each edge costs 1); among equal hop counts, strong ties cost less.
         weights = [1.0 + 0.1 / (1.0 + s) for s in g.es["strength"]] if g.ecount() else None
-        paths = g.get_shortest_paths(self.index[source], to=self.index[target], weights=weights, output="vpath")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            paths = g.get_shortest_paths(self.index[source], to=self.index[target], weights=weights, output="vpath")
         vpath = paths[0] if paths else []
         if not vpath:
             return None
@@ -169,8 +172,10 @@ class PersonGraph:
         if not known:
             return {}
         weights = [1.0 + 0.1 / (1.0 + s) for s in g.es["strength"]] if g.ecount() else None
-        vpaths = g.get_shortest_paths(self.index[source], to=[self.index[t] for t in known], weights=weights,
-                                      output="vpath")
+        with warnings.catch_warnings():  # unreachable targets are expected: they get no path
+            warnings.simplefilter("ignore", RuntimeWarning)
+            vpaths = g.get_shortest_paths(self.index[source], to=[self.index[t] for t in known], weights=weights,
+                                          output="vpath")
         names = g.vs["name"]
         return {t: [names[v] for v in vp] for t, vp in zip(known, vpaths, strict=True) if vp}
 
