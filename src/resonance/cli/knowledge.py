@@ -114,7 +114,7 @@ def _experts_batch(con: Any, index: Any, batch: Path, top: int, embedder: Any) -
                 questions.append(question_from_record(json.loads(line), n))
             except (ValueError, json.JSONDecodeError) as exc:
                 bad += 1
-                console.print(f"[yellow]{batch}:{n}: skipped: {exc}[/]")
+                sys.stderr.write(f"{batch}:{n}: skipped: {exc}\n")  # one plain line per bad record
     chunk = 256  # bounded memory: questions x contributions scores per chunk
     for start in range(0, len(questions), chunk):
         part = questions[start:start + chunk]
@@ -159,3 +159,93 @@ def expertise(
     console.print(table)
     if profile["terms"]:
         console.print("terms: " + ", ".join(t["term"] for t in profile["terms"]))
+
+
+@app.command()
+def opportunities(
+    person: Annotated[str, typer.Argument(help="Person id, identity key, e-mail or full name.")],
+    top: TopOption = 20,
+    as_of: AsOfOption = None,
+    crm_visibility: Annotated[
+        str, typer.Option(help="What the CRM lets people see: public-read, crm-users or team.")
+    ] = "public-read",
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Opportunities for PERSON to help, ranked, each with why and when: open questions in their areas,
+    open deals at customers they know, upcoming customer meetings with their contacts."""
+    from resonance.knowledge.demand import DemandPolicy, opportunities_to_help
+
+    if crm_visibility not in ("public-read", "crm-users", "team"):
+        fail("--crm-visibility must be public-read, crm-users or team")
+    with store_for(db, read_only=True) as store:
+        pid = _person(store.con, person)
+        result = opportunities_to_help(store.con, pid, as_of=as_of, top=top,
+                                       policy=DemandPolicy(crm_visibility=crm_visibility))
+    if as_json:
+        print_json(result)
+        return
+    if not result["opportunities"]:
+        console.print("[yellow]nothing to offer right now[/]")
+        return
+    table = Table("#", "kind", "why", "when")
+    for i, o in enumerate(result["opportunities"], 1):
+        table.add_row(str(i), o["kind"], o["why"], o["when"])
+    console.print(table)
+
+
+@app.command()
+def influence(
+    person: Annotated[str, typer.Argument(help="Person id, identity key, e-mail or full name.")],
+    as_of: AsOfOption = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """PERSON's business influence: won deals they helped (content the deal team used, introductions,
+    kudos with the deal as context), their share, and the evidence."""
+    from resonance.knowledge.outcomes import business_influence
+
+    with store_for(db, read_only=True) as store:
+        pid = _person(store.con, person)
+        result = business_influence(store.con, pid, as_of=as_of)
+    if as_json:
+        print_json(result)
+        return
+    s = result["summary"]
+    console.print(f"helped {s['deals_helped']} of {s['won_deals_in_store']} won deals: "
+                  f"${s['influenced_amount']:,.0f} influenced, ${s['attributed_amount']:,.0f} attributed")
+    table = Table("deal", "account", "amount", "closed", "how", "share", "evidence")
+    for d in result["deals"]:
+        table.add_row(d["opportunity"] or d["opportunity_id"], d["account"] or "", f"${d['amount'] or 0:,.0f}",
+                      str(d["close_date"]), ", ".join(d["how"]), f"{d['share']:.0%}",
+                      "; ".join(e["text"] for e in d["evidence"][:3]))
+    console.print(table)
+
+
+@app.command()
+def intro(
+    person: Annotated[str, typer.Argument(help="Who wants the introduction (id, identity, e-mail or name).")],
+    to: Annotated[str, typer.Option("--to", help="An external contact (id, e-mail, name) or an account (id or name).")],
+    alternatives: Annotated[int, typer.Option(min=1, max=20, help="How many paths to show.")] = 3,
+    as_of: AsOfOption = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """A warm introduction: the shortest trusted path from PERSON to a contact or an account."""
+    from resonance.knowledge.introductions import introduction_paths
+
+    with store_for(db, read_only=True) as store:
+        pid = _person(store.con, person)
+        try:
+            result = introduction_paths(store.con, pid, to, as_of=as_of, alternatives=alternatives)
+        except NotFound as exc:
+            fail(str(exc))
+    if as_json:
+        print_json(result)
+        return
+    if not result["found"]:
+        console.print("[yellow]no path found: nobody you are connected to knows them yet[/]")
+        raise typer.Exit(1)
+    for p in result["paths"]:
+        label = "warm" if p["warm"] else "[yellow]weak ties only[/]"
+        console.print(f"{p['rank']}. ({p['hops']} hop{'s' if p['hops'] != 1 else ''}, {label}) {p['summary']}")

@@ -105,6 +105,10 @@ participants AS (
     JOIN identities p ON p.identity = CASE WHEN att.verb = 'Invite' THEN att.target ELSE att.actor END
     WHERE cr.verb = 'Create' AND cr.source = 'calendar'
 ),
+comm_time AS (SELECT DISTINCT p.event_id, e.time FROM participants p
+              JOIN events e ON e.source || ':' || e.native_id = p.event_id),
+comm_actor AS (SELECT DISTINCT ev.event_id, ev.actor_pid AS person_id FROM ev
+               WHERE ev.event_id IN (SELECT event_id FROM participants)),
 mails AS (
     -- an e-mail or a meeting the helper started with a contact of the account and a team member
     SELECT won.opp, ev.actor_pid AS helper, 'introduction' AS how,
@@ -118,6 +122,21 @@ mails AS (
     WHERE EXISTS (SELECT 1 FROM participants pt JOIN team tm ON tm.member = pt.person_id
                   WHERE pt.event_id = ev.event_id AND tm.opp = won.opp)
       AND (ev.ctx_opportunity IS NULL OR ev.ctx_opportunity = won.opp)
+      -- an introduction is a first contact: the team had not been in an e-mail or meeting with them before
+      AND NOT EXISTS (SELECT 1 FROM participants pa JOIN participants pb ON pb.event_id = pa.event_id
+                      JOIN team tm ON tm.opp = won.opp AND tm.member = pb.person_id
+                      JOIN comm_time ct ON ct.event_id = pa.event_id
+                      WHERE pa.person_id = c.contact AND ct.time < ev.time)
+      -- and a warm one: the helper already knew the contact
+      AND EXISTS (SELECT 1 FROM participants pa JOIN comm_time ct ON ct.event_id = pa.event_id
+                  JOIN comm_actor ca ON ca.event_id = pa.event_id
+                  JOIN participants ph ON ph.event_id = pa.event_id
+                  WHERE pa.person_id = c.contact AND ct.time < ev.time
+                    AND (ca.person_id = ev.actor_pid OR ph.person_id = ev.actor_pid))
+      -- an e-mail or meeting that comes with an explicit introduction (Invite) is part of it
+      AND NOT EXISTS (SELECT 1 FROM ev iv JOIN identities io ON io.identity = iv.object
+                      WHERE iv.verb = 'Invite' AND iv.object_type = 'person' AND iv.actor_pid = ev.actor_pid
+                        AND io.person_id = c.contact AND abs(epoch(iv.time) - epoch(ev.time)) < 2 * 86400)
     GROUP BY won.opp, ev.actor_pid, ev.source, ev.time, ev.event_id, ev.verb, ev.object, won.close_date
     QUALIFY row_number() OVER (PARTITION BY ev.event_id ORDER BY won.close_date, won.opp) = 1
 ),
