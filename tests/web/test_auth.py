@@ -33,6 +33,7 @@ def test_sign_in_sets_a_hardened_session_cookie_and_sign_out_ends_it(web: Web):
 
 
 def test_wrong_password_unknown_user_and_disabled_account_are_refused_alike(web: Web):
+    assert login(web.client(), "ada", PASSWORD).status_code == 303
     for user, pw in (("ada", "wrong-password-123"), ("nobody-here", PASSWORD)):
         r = login(web.client(), user, pw)
         assert r.status_code == 401

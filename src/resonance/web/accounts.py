@@ -101,7 +101,18 @@ _DUMMY_HASH = _hasher.hash("resonance-dummy-password")
 
 
 class AccountError(ValueError):
-    """A request about accounts that cannot be honoured; the message says why."""
+    """A request about accounts that cannot be honoured; the message says why.
+
+    `status` is the HTTP answer: 409 when the request conflicts with the account rules
+    (a name taken, a person already linked, an employee without a person), 404 when it
+    names a person who does not exist."""
+
+    status = 409
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        if status is not None:
+            self.status = status
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +194,7 @@ def resolve_person(con: duckdb.DuckDBPyConnection, ref: str) -> str:
         rows = con.execute("SELECT person_id FROM identities WHERE identity = ?", [candidate]).fetchall()
         if rows:
             return rows[0][0]
-    raise AccountError(f"No person matches {ref!r} (give a person id, an identity key or an e-mail).")
+    raise AccountError(f"No person matches {ref!r} (give a person id, an identity key or an e-mail).", 404)
 
 
 def create_user(

@@ -54,6 +54,9 @@ METRICS: dict[str, dict[str, str]] = {
     },
 }
 PEER_GROUPS = ("company", "department", "role", "location")
+PERIOD_TYPES = [("month", "Months"), ("quarter", "Quarters"), ("half", "Half years"),
+                ("r90", "Rolling 90 days"), ("week", "Weeks")]
+"""Period types in the order the period picker lists them."""
 PEER_GROUP_LABELS = {"company": "Company", "department": "Department", "role": "Role", "location": "Location"}
 
 
@@ -100,7 +103,8 @@ def person_report(con: duckdb.DuckDBPyConnection, person_id: str, period: str | 
     report, _, _ = _engine()
     try:
         result = report.person_report(con, person_id, period)
-    except (duckdb.CatalogException, LookupError) as exc:  # LookupError: the engine's MetricsNotComputed
+    except (duckdb.CatalogException, LookupError, ValueError) as exc:
+        # The engine's own "not computed yet", "no such person" and "bad period" errors.
         raise MetricsNotComputed(str(exc)) from exc
     if not result or not result.get("metrics"):
         raise MetricsNotComputed("no figures for this person and period")
@@ -114,11 +118,23 @@ def person_evidence(
     _, evidence, _ = _engine()
     try:
         result = evidence.evidence(con, person_id, metric, period=period, page=page, page_size=page_size)
-    except (duckdb.CatalogException, LookupError) as exc:  # LookupError: the engine's MetricsNotComputed
+    except (duckdb.CatalogException, LookupError, ValueError) as exc:
         raise MetricsNotComputed(str(exc)) from exc
     result = dict(result)
     result["items"] = redact_records(con, person_id, [_jsonable(i) for i in result.get("items", [])])
     return result
+
+
+def persona_rules(rules: dict[str, Any]) -> dict[str, str] | None:
+    """Persona name -> the rule that assigns it, when the engine describes them."""
+    try:
+        from resonance.metrics.persona import persona_rules as describe
+    except ImportError:
+        return None
+    try:
+        return {str(k): str(v) for k, v in describe(rules).items()}
+    except Exception:  # an engine without this helper's shape: the raw rules still show
+        return None
 
 
 def current_rules(path: Any = None) -> dict[str, Any]:
@@ -175,8 +191,8 @@ def reach_rows(network_detail: Any, key: str) -> list[tuple[str, float]]:
     if not network_detail:
         return []
     data = None
-    for candidate in (key, key + "s", f"by_{key}", "departments" if key == "department" else "locations"):
-        if isinstance(network_detail, Mapping) and candidate in network_detail:
+    for candidate in (f"by_{key}", key, key + "s"):
+        if isinstance(network_detail, Mapping) and isinstance(network_detail.get(candidate), (Mapping, list)):
             data = network_detail[candidate]
             break
     rows: list[tuple[str, float]] = []
@@ -186,7 +202,7 @@ def reach_rows(network_detail: Any, key: str) -> list[tuple[str, float]]:
         for r in data:
             if isinstance(r, Mapping):
                 name = r.get(key) or r.get("name") or r.get("unit") or r.get("label")
-                value = next((r[k] for k in ("people", "count", "reach", "value", "n") if k in r), None)
+                value = next((r[k] for k in ("partners", "people", "count", "reach", "value", "n") if k in r), None)
                 if name is not None and value is not None:
                     rows.append((str(name), float(value or 0)))
     return sorted(rows, key=lambda kv: kv[1], reverse=True)
@@ -353,7 +369,8 @@ def redact_records(con: duckdb.DuckDBPyConnection, viewer: str, records: list[di
                 row[field] = None
                 stem = field.removesuffix("_person_id").removesuffix("_id").removesuffix("_key")
                 for other in record:
-                    if "name" in other and (other.startswith(stem) or stem in ("person", "actor", "who")):
+                    named = other == stem or (other.startswith(stem) and "name" in other)
+                    if other != field and (named or ("name" in other and stem in ("person", "actor", "who"))):
                         row[other] = HIDDEN_NAME
         out.append(row)
     return out

@@ -151,7 +151,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(AccountError)
     async def account_error(request: Request, exc: AccountError) -> Response:
-        return error_response(request, 400, str(exc), title="Cannot do that", type_=TYPE_PREFIX + "account")
+        return error_response(request, exc.status, str(exc), title="Cannot do that", type_=TYPE_PREFIX + "account")
 
     @app.exception_handler(Exception)
     async def server_error(request: Request, exc: Exception) -> Response:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Generic, Literal, TypeVar
+from datetime import UTC, datetime
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 T = TypeVar("T")
+
+UtcDateTime = Annotated[datetime, AfterValidator(lambda d: d if d.tzinfo else d.replace(tzinfo=UTC))]
+"""The store keeps naive UTC times; the API states the zone (RFC 3339 `date-time`)."""
 
 MetricName = Literal["activity", "reaction", "eminence", "network", "knowledge_value"]
 PeerGroup = Literal["company", "department", "role", "location"]
@@ -113,7 +116,7 @@ class ItemOut(BaseModel):
     kind: str | None = None
     title: str | None = None
     snippet: str = Field("", description="The body as plain text, shortened.")
-    created: datetime | None = None
+    created: UtcDateTime | None = None
     container: str | None = None
     url: str | None = None
     reactions: int = 0
@@ -121,7 +124,7 @@ class ItemOut(BaseModel):
 
 
 class ReactionOut(BaseModel):
-    time: datetime | None = None
+    time: UtcDateTime | None = None
     verb: str
     actor_id: str | None = None
     actor_name: str | None = None
@@ -133,7 +136,7 @@ class ItemDetailOut(BaseModel):
     kind: str | None = None
     title: str | None = None
     html: str = Field("", description="The body, sanitized HTML (no scripts, styles or handlers).")
-    created: datetime | None = None
+    created: UtcDateTime | None = None
     container: str | None = None
     url: str | None = None
     tags: list[str] = Field(default_factory=list)
@@ -142,7 +145,7 @@ class ItemDetailOut(BaseModel):
 
 class KudosOut(BaseModel):
     kudos_id: str
-    time: datetime | None = None
+    time: UtcDateTime | None = None
     giver_id: str | None = None
     giver_name: str | None = None
     message: str | None = None
@@ -170,16 +173,25 @@ class SettingsOut(BaseModel):
     consents: list[ConsentOut]
 
 
+class ConsentChoices(BaseModel):
+    """A choice per purpose; purposes left out are unchanged."""
+
+    model_config = ConfigDict(extra="forbid")
+    analytics: bool | None = Field(None, description="Include me in analytics (false = opt out).")
+    kudos: bool | None = Field(None, description="Colleagues may send me kudos.")
+    expert_finding: bool | None = Field(None, description="Suggest me as an expert.")
+
+
 class SettingsIn(BaseModel):
     """Change consent choices. `opted_out: true` is the same as `consents: {"analytics": false}`."""
 
     model_config = ConfigDict(extra="forbid")
     opted_out: bool | None = None
-    consents: dict[str, bool] | None = None
+    consents: ConsentChoices | None = None
 
 
 class AccessLogOut(BaseModel):
-    read_at: datetime
+    read_at: UtcDateTime
     username: str | None = None
     role: str | None = None
     endpoint: str
@@ -191,9 +203,9 @@ class TokenOut(BaseModel):
     token_id: int
     name: str
     prefix: str
-    created_at: datetime
-    last_used: datetime | None = None
-    revoked_at: datetime | None = None
+    created_at: UtcDateTime
+    last_used: UtcDateTime | None = None
+    revoked_at: UtcDateTime | None = None
 
 
 class TokenCreated(TokenOut):
@@ -208,6 +220,7 @@ class TokenIn(BaseModel):
 class RulesOut(BaseModel):
     rules: dict[str, Any]
     source: str = Field(description="Where the rules were read from.")
+    available: bool = Field(True, description="False when the metrics engine is not part of this build.")
 
 
 # --- admin ------------------------------------------------------------------------
@@ -218,15 +231,15 @@ class SourceOut(BaseModel):
     events: int = 0
     items: int = 0
     ingests: int = 0
-    last_ingest: datetime | None = None
+    last_ingest: UtcDateTime | None = None
 
 
 class IngestRunOut(BaseModel):
     ingest_id: int
     kind: str
     paths: list[str] = Field(default_factory=list)
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
+    started_at: UtcDateTime | None = None
+    finished_at: UtcDateTime | None = None
     status: str
     ingested: int = 0
     duplicates: int = 0
@@ -242,7 +255,7 @@ class QuarantineOut(BaseModel):
     field: str | None = None
     reason: str
     raw: str | None = None
-    quarantined_at: datetime | None = None
+    quarantined_at: UtcDateTime | None = None
 
 
 class QuarantineReason(BaseModel):
@@ -257,14 +270,14 @@ class UserOut(BaseModel):
     role: Role
     person_id: str | None = None
     display_name: str | None = None
-    created_at: datetime
+    created_at: UtcDateTime
     disabled: bool
-    last_login: datetime | None = None
+    last_login: UtcDateTime | None = None
 
 
 class UserIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    username: str = Field(min_length=2, max_length=64)
+    username: str = Field(min_length=2, max_length=64, pattern=r"^[a-z0-9][a-z0-9._@-]{1,63}$")
     password: str = Field(min_length=12, max_length=1024)
     role: Role
     person: str | None = Field(None, max_length=300, description="Person id, identity key or e-mail.")
@@ -278,7 +291,7 @@ class UserPatch(BaseModel):
 
 
 class AuthEventOut(BaseModel):
-    logged_at: datetime
+    logged_at: UtcDateTime
     actor: str | None = None
     action: str
     username: str | None = None

@@ -84,14 +84,16 @@ class RequestGuard:
             receive = _replay(body, receive)
 
         store = scope["app"].state.store
-        bearer = _bearer(request.headers.get("authorization"))
+        authorization = request.headers.get("authorization")
+        bearer = _bearer(authorization)
         cookie = request.cookies.get(SESSION_COOKIE)
 
         def resolve() -> tuple[Any, Any]:
             cur = store.cursor()
             try:
-                if bearer is not None:
-                    return token_principal(cur, bearer), None
+                if authorization is not None:
+                    # An Authorization header decides alone: a bad one never falls back to the cookie.
+                    return (token_principal(cur, bearer) if bearer else None), None
                 if cookie:
                     session = session_for(cur, cookie)
                     return (session.principal if session else None), session

@@ -218,7 +218,7 @@ async def users_form(request: Request, con: Con, admin: Admin) -> Response:
         else:
             raise AccountError(f"Unknown action {action!r}.")
     except AccountError as exc:
-        return users_page(request, con, admin, error=str(exc))
+        return users_page(request, con, admin, error=str(exc))  # the form again, with the reason
     return RedirectResponse(f"/admin/users?done={quote(done)}", status_code=303)
 
 

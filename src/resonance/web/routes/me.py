@@ -131,6 +131,7 @@ def dashboard_page(
             "period": period,
             "peer_group": peer_group,
             "peer_groups": dash.PEER_GROUP_LABELS,
+        "period_types": dash.PERIOD_TYPES,
             "view": view,
             "kudos": dash.kudos_received(con, person_id, 1, 4),
             "kudos_summary": dash.kudos_summary(con, person_id),
@@ -149,16 +150,21 @@ def evidence_page(
 ) -> Response:
     _, person_id = me(request, con, "evidence")
     period, _ = resolve_period(con, period)
+    computed = True
     try:
         ev = dash.person_evidence(con, person_id, metric, period, page, 20)
     except dash.MetricsNotComputed:
-        ev = {"items": [], "total": 0, "page": page, "page_size": 20}
+        ev, computed = {"items": [], "total": 0, "page": page, "page_size": 20}, False
+    shown = ev.get("period")
     ctx = {
         "metric": metric,
         "info": dash.METRICS[metric],
         "period": period,
+        "period_label": shown.get("label") if isinstance(shown, dict) else period,
         "ev": ev,
+        "computed": computed,
         "columns": _evidence_columns(ev["items"]),
+        "partial": is_htmx(request),
     }
     if is_htmx(request):
         return render(request, "me/_evidence.html", ctx)
@@ -355,21 +361,8 @@ def api_kudos(request: Request, con: Con, page: PageNo = 1, page_size: PageSize 
 
 # --- helpers ----------------------------------------------------------------------
 PREFERRED_COLUMNS = (
-    "time",
-    "date",
-    "verb",
-    "kind",
-    "title",
-    "who",
-    "actor_name",
-    "actor",
-    "person",
-    "department",
-    "location",
-    "value",
-    "weight",
-    "contribution",
-    "reason",
+    "time", "created", "kind", "title", "reactor", "endorser", "partner", "department", "location", "organization",
+    "interactions", "reactions", "reuse", "points", "weight", "value", "damped", "counted_share",
 )
 
 
@@ -380,7 +373,7 @@ def _evidence_columns(items: list[dict[str, Any]]) -> list[str]:
         for key in item:
             if key not in seen:
                 seen.append(key)
-    hidden = {"text", "extra", "raw", "url"}
+    hidden = {"text", "extra", "raw", "url", "kinds", "endorser_eminence", "external"}
     ordered = [c for c in PREFERRED_COLUMNS if c in seen]
     ordered += [c for c in seen if c not in ordered and c not in hidden and not c.endswith("_id")]
     return ordered[:7]

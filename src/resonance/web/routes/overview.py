@@ -16,7 +16,7 @@ from resonance.web.templating import render
 router = APIRouter()
 
 
-@router.get("/health", tags=["system"])
+@router.get("/health", tags=["system"], openapi_extra={"security": []})
 def health(con: duckdb.DuckDBPyConnection = Depends(get_con)) -> dict[str, Any]:
     """Liveness and store reachability (no personal data)."""
     events = con.execute("SELECT count(*) FROM events").fetchall()[0][0]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from resonance.web import dashboard as dash
@@ -26,13 +26,16 @@ def _rules(request: Request) -> tuple[dict[str, Any] | None, str]:
 @router.get("/rules", include_in_schema=False)
 def rules_page(request: Request) -> Response:
     rules, source = _rules(request)
-    return render(request, "rules.html", {"rules": rules, "source": source, "metrics": dash.METRICS})
+    return render(request, "rules.html", {
+        "rules": rules, "source": source, "metrics": dash.METRICS,
+        "personas": dash.persona_rules(rules) if rules else None,
+    })
 
 
-@router.get("/api/rules", tags=["rules"])
+@router.get("/api/rules", tags=["rules"], openapi_extra={"security": []})
 def api_rules(request: Request) -> RulesOut:
     """Every weight and threshold the metrics use (public: the rules are visible to everyone)."""
     rules, source = _rules(request)
     if rules is None:
-        raise HTTPException(503, "The metrics engine is not installed in this build.")
+        return RulesOut(rules={}, source="the metrics engine is not part of this build", available=False)
     return RulesOut(rules=dash._jsonable(rules), source=source)

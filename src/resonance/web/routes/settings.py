@@ -17,6 +17,7 @@ from resonance.web.deps import get_con, require_principal
 from resonance.web.routes.me import PageNo, PageSize, me
 from resonance.web.schemas import (
     AccessLogOut,
+    ConsentChoices,
     ConsentOut,
     Page,
     SettingsIn,
@@ -50,15 +51,10 @@ def settings_of(con: duckdb.DuckDBPyConnection, person_id: str) -> SettingsOut:
 def apply_settings(
     con: duckdb.DuckDBPyConnection, principal: Principal, person_id: str, body: SettingsIn, via: str
 ) -> None:
-    wanted = dict(body.consents or {})
-    unknown = set(wanted) - set(PURPOSES)
-    if unknown:
-        raise HTTPException(
-            422, f"Unknown consent purpose(s): {', '.join(sorted(unknown))}. Known: {', '.join(PURPOSES)}."
-        )
+    wanted = body.consents.model_dump(exclude_none=True) if body.consents else {}
     if body.opted_out is not None:
         if ANALYTICS in wanted and wanted[ANALYTICS] == body.opted_out:
-            raise HTTPException(422, "`opted_out` contradicts `consents.analytics`.")
+            raise HTTPException(409, "`opted_out` contradicts `consents.analytics`: send one of them.")
         wanted[ANALYTICS] = not body.opted_out
     for purpose, granted in wanted.items():
         set_consent(con, person_id, purpose, granted, changed_by=principal.username, via=via)
@@ -95,7 +91,7 @@ async def settings_form(request: Request, con: Con, principal: SignedIn) -> Resp
     form = await request.form()
     _, person_id = me(request, con, "settings")
     # Unchecked boxes are absent from a form: every known purpose not sent means "no".
-    body = SettingsIn(consents={k: form.get(f"consent_{k}") == "on" for k in PURPOSES})
+    body = SettingsIn(consents=ConsentChoices(**{k: form.get(f"consent_{k}") == "on" for k in PURPOSES}))
     apply_settings(con, principal, person_id, body, via="web")
     return RedirectResponse("/me/settings?saved=true", status_code=303)
 
