@@ -197,8 +197,9 @@ GRID: dict[str, list] = {
     "tags_in_text": [0, 1, 2, 3],
     "title_repeat": [1, 2, 3],
     "parent_title_repeat": [0, 1, 2, 3],
+    "parent_text_repeat": [0, 1],
 }
-CORPUS_PARAMS = ("tags_in_text", "title_repeat", "parent_title_repeat")
+CORPUS_PARAMS = ("tags_in_text", "title_repeat", "parent_title_repeat", "parent_text_repeat")
 """Weights that change the documents themselves: the corpus is re-read for them."""
 
 

@@ -67,6 +67,8 @@ class KnowledgeModel:
     """Titles say what an item is about; they count this many times in its document."""
     parent_title_repeat: int = 3
     """An answer's or comment's document includes its parent's title this many times."""
+    parent_text_repeat: int = 0
+    """An answer's or comment's document includes its parent's body this many times."""
     tags_in_text: int = 2
     """Tags also count as words of a contribution's document (and of the question) this many times."""
     min_df: int = 2

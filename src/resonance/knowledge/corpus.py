@@ -112,6 +112,7 @@ def load_corpus(
         "concat_ws(' ', i.title, " + "i.title, " * (model.title_repeat - 1)
         + "p.title, " * model.parent_title_repeat
         + "array_to_string(list_concat(coalesce(i.tags, []), coalesce(p.tags, [])), ' '), " * model.tags_in_text
+        + (html_to_text_sql("p.text") + ", ") * model.parent_text_repeat
         + html_to_text_sql("i.text") + ")"
     )
     contributions = con.sql(

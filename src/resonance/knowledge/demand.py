@@ -226,7 +226,7 @@ def _question_demand(
             "action": "answer it, or point the asker to your earlier answer",
             "evidence": expert.evidence if expert else [],
             "facts": {"asked": r[4], "answers": r[6], "rank": rank, "fit": round(fit, 3), "asker": r[5],
-                      "tags": list(r[3] or [])},
+                      "asker_name": asker, "tags": list(r[3] or [])},
         })
     return out
 

@@ -27,7 +27,7 @@ docs/metrics.md ("Business influence").
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import duckdb
@@ -167,9 +167,10 @@ def deal_credit(
 
 
 def deal_helpers(con: duckdb.DuckDBPyConnection, as_of: datetime | str | None = None,
-                 window_days: int = DEFAULT_WINDOW_DAYS) -> pa.Table:
-    """Per (won deal, helper): credit weight, share of the deal, how they helped, evidence count."""
-    evidence = deal_credit(con, as_of, window_days)
+                 window_days: int = DEFAULT_WINDOW_DAYS, evidence: pa.Table | None = None) -> pa.Table:
+    """Per (won deal, helper): credit weight, share of the deal, how they helped, evidence count.
+    Pass `evidence` (from `deal_credit`) to reuse it."""
+    evidence = evidence if evidence is not None else deal_credit(con, as_of, window_days)
     con.register("_k_credit", evidence)
     try:
         return con.sql(
@@ -189,14 +190,19 @@ def deal_helpers(con: duckdb.DuckDBPyConnection, as_of: datetime | str | None = 
 
 def business_influence(
     con: duckdb.DuckDBPyConnection, person_id: str, as_of: datetime | str | None = None,
-    window_days: int = DEFAULT_WINDOW_DAYS, evidence_per_deal: int = 10,
+    window_days: int = DEFAULT_WINDOW_DAYS, evidence_per_deal: int = 10, evidence: pa.Table | None = None,
 ) -> dict[str, Any]:
-    """A person's business influence: the won deals they helped, how, their share, and the evidence."""
+    """A person's business influence: the won deals they helped, how, their share, and the evidence.
+    Pass `evidence` (from `deal_credit` as of the same date) to reuse it."""
     now = resolve_as_of(con, as_of)
-    evidence = deal_credit(con, now, window_days)
-    helpers = deal_helpers(con, now, window_days).to_pylist()
+    evidence = evidence if evidence is not None else deal_credit(con, now, window_days)
+    helpers = deal_helpers(con, now, window_days, evidence=evidence).to_pylist()
     mine = [h for h in helpers if h["helper"] == person_id]
-    rows = [r for r in evidence.to_pylist() if r["helper"] == person_id]
+    con.register("_k_ev", evidence)
+    try:
+        rows = con.sql("SELECT * FROM _k_ev WHERE helper = ?", params=[person_id]).to_arrow_table().to_pylist()
+    finally:
+        con.unregister("_k_ev")
     others = {r["other"] for r in rows if r["other"]}
     names = dict(con.execute(
         "SELECT person_id, display_name FROM people WHERE person_id IN (SELECT unnest(?))", [sorted(others)]
@@ -229,8 +235,9 @@ def business_influence(
 
 def _evidence_row(r: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
     other = names.get(r["other"], r["other"])
+    verb = {"View": "read", "Like": "liked", "Add": "bookmarked", "Announce": "shared"}.get(r["verb"], r["verb"])
     text = {
-        "content": f"{other} ({r['verb'].lower()}) your {r['item_title'] or 'item'}",
+        "content": f"{other} {verb} your “{r['item_title'] or 'item'}”",
         "kudos": f"kudos from {other}",
         "introduction": f"you introduced {other}" + (" by e-mail" if r["verb"] == "Create" else ""),
     }[r["how"]]
@@ -242,6 +249,3 @@ def _won_count(con: duckdb.DuckDBPyConnection, now: datetime) -> int:
     opps = opportunities(con, now)
     return sum(1 for o in opps.to_pylist() if o["is_won"] and o["close_date"] and o["close_date"] <= now.date())
 
-
-def window(days: int) -> timedelta:
-    return timedelta(days=days)
