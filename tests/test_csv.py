@@ -201,3 +201,21 @@ def test_record_blocks_keep_quoted_newlines_and_lines_across_block_edges(tmp_pat
             records += [r.rstrip("\n") for r in recs.to_pylist()]
         assert lines == expected_lines
         assert [next(std_csv.reader([r])) for r in records] == rows_in
+
+
+def test_time_format_detection_agrees_with_auto():
+    from resonance.sources.delimited import detect_time_format
+
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    install_macros(con, "x")
+    cases = {
+        "rfc2822": ["Fri, 13 Nov 1998 04:07:00 -0800 (PST)", "Thu, 19 Nov 1998 07:19:00 -0800 (PST)"],
+        "compact": ["19981113040700", "19981119071900"],
+        "iso": ["2026-03-02T09:30:00Z", "2026-03-02 10:00:00"],
+        "unix": ["911874180", "911874181"],
+        "auto": ["20010514", "20010515"],  # yyyymmdd: auto's reading, not unix seconds
+    }
+    for expected, values in cases.items():
+        sql = "SELECT * FROM (VALUES " + ", ".join(f"('{v}')" for v in values) + ")"
+        assert detect_time_format(con, sql) == expected

@@ -147,3 +147,15 @@ def test_cli_identities_suggest_merge_unmerge_list(tmp_path, data_dir):
     again = cli("identities", "unmerge", str(op_id))
     assert again.returncode != 0 and "already undone" in again.stderr
     assert [o["op"] for o in json.loads(cli("identities", "list", "--json").stdout)] == ["unmerge", "merge"]
+
+
+def test_employee_and_customer_contact_namesakes_are_counter_evidence(store, tmp_path):
+    (tmp_path / "User.csv").write_text("Id,Email,Name\n005U1,jane.roe@acme.example,Jane Roe\n")
+    (tmp_path / "Account.csv").write_text("Id,Name\n001G,Globex\n")
+    (tmp_path / "Contact.csv").write_text("Id,AccountId,Email,Name\n003C1,001G,jane.roe@globex.com,Jane Roe\n")
+    run_ingest(store.con, "crm", [tmp_path])
+    assert suggest(store.con) == []  # 0.6 (same name) - 0.5 (employee vs customer contact) < 0.4
+    [weak] = suggest(store.con, min_score=0.0)
+    assert weak["score"] == 0.1
+    assert [e["kind"] for e in weak["evidence"]] == ["same_name", "different_organization"]
+    assert weak["evidence"][1]["detail"] == "customer contact at Globex vs employee"

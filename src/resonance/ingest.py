@@ -88,8 +88,16 @@ def run_ingest(
             report.counts.add(loader.load(batch))
             if progress:
                 progress(report.counts)
-        link_plus_addresses(con)
-        refresh_people(con)
+        # One transaction: a crash between rebuilding and refilling `people` must not
+        # leave it empty (refresh_people deletes then inserts).
+        con.execute("BEGIN TRANSACTION")
+        try:
+            link_plus_addresses(con)
+            refresh_people(con)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
         report.status = "done"
     except BaseException as exc:
         report.status = "failed"

@@ -21,6 +21,8 @@ ACCOUNT_PAGE = {"anonymous": 303, "employee": 200, "other": 200, "manager": 200,
 ADMIN_API = {"anonymous": 401, "employee": 403, "other": 403, "manager": 403, "admin": 200}
 ADMIN_PAGE = {"anonymous": 303, "employee": 403, "other": 403, "manager": 403, "admin": 200}
 PUBLIC = dict.fromkeys(ROLES, 200)
+LOCAL_TOKEN = dict.fromkeys(ROLES, 401)
+"""Forwarded CLI jobs: only the local admin token of <db>.server.json, never a session or API token."""
 
 
 def _created(expected: dict[str, int]) -> dict[str, int]:
@@ -73,6 +75,9 @@ ENDPOINTS: list[tuple[str, str, object, dict[str, int]]] = [
     ("GET", "/api/admin/auth-log", None, ADMIN_API),
     ("POST", "/api/admin/users", "new-user", _created(ADMIN_API)),
     ("PATCH", "/api/admin/users/liam", {"disabled": False}, ADMIN_API),
+    ("GET", "/api/admin/jobs", None, LOCAL_TOKEN),
+    ("POST", "/api/admin/jobs", {"argv": ["status"], "read_only": True}, LOCAL_TOKEN),
+    ("GET", "/api/admin/jobs/1", None, LOCAL_TOKEN),
 ]
 
 
@@ -111,7 +116,7 @@ def test_every_api_route_is_in_the_matrix(web: Web):
     covered = {(m, p.split("?")[0]) for m, p, _, _ in ENDPOINTS}
     covered |= {("GET", "/api/me/item"), ("GET", "/api/rules")}  # checked in the tests below
     declared = {
-        (m.upper(), p.replace("{token_id}", "999999").replace("{username}", "liam"))
+        (m.upper(), p.replace("{token_id}", "999999").replace("{username}", "liam").replace("{job_id}", "1"))
         for p, ops in spec["paths"].items()
         for m in ops
     }

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from resonance.cli.app import DbOption, app, console, settings_for
+from resonance.cli.app import DbOption, app, console, fail, settings_for
 
 
 @app.command()
@@ -16,10 +16,20 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
 ) -> None:
-    """Serve the dashboard and the API (OpenAPI at /api/docs)."""
+    """Serve the dashboard and the API (OpenAPI at /api/docs).
+
+    While it runs, the server owns the store: other `resonance` commands on the
+    same store are forwarded to it and run as jobs (see `resonance jobs`).
+    """
+    from resonance.jobs.lockfile import live_server
     from resonance.web.app import create_app
 
     settings = settings_for(db)
+    running = live_server(settings.db_path)
+    if running is not None:
+        fail(f"{settings.db_path} is already served at {running.url} (pid {running.pid})")
     settings.host, settings.port = host, port
+    web = create_app(settings)
+    web.state.serve_url = f"http://{host}:{port}"  # advertised in <db>.server.json
     console.print(f"Resonance on [bold]http://{host}:{port}[/]  (store {settings.db_path})")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    uvicorn.run(web, host=host, port=port, log_level="warning")

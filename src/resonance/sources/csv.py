@@ -48,6 +48,7 @@ from resonance.sources.base import Source, SourceError
 from resonance.sources.delimited import (
     Dialect,
     Staging,
+    detect_time_format,
     empty_reject,
     install_macros,
     invalid_rejects,
@@ -145,7 +146,12 @@ class CsvSource(Source):
                     raise SourceError(f"csv: map a column to {needed!r} (--map {needed}=COLUMN) or --set it")
             con = staging.con
             install_macros(con, self.identity_prefix)
-            con.execute(self._mapping_sql(dialect, names, columns, header_line))
+            time_format = self.time_format or "auto"
+            if time_format == "auto" and "time" in columns:
+                time_format = detect_time_format(
+                    con, f"SELECT ({dialect.fields_sql('text')})[{columns['time']}] FROM rec "
+                         f"WHERE line > {header_line} AND trim(text) <> '' ORDER BY line LIMIT 200")
+            con.execute(self._mapping_sql(dialect, names, columns, header_line, time_format))
             for sql, name in ((REJECTS_SQL, "rejects"), (ITEMS_SQL, "items"), (EVENTS_SQL, "events")):
                 query = sql.format(source=lit(self.source), file=lit(str(path)), multi_sep=lit(self.multi_sep))
                 reader = con.sql(query).to_arrow_reader(OUT_ROWS)
@@ -166,8 +172,14 @@ class CsvSource(Source):
             return f"coalesce({col}, {lit(const)})" if const is not None else col
         return f"nz({lit(const)})" if const is not None else "NULL::VARCHAR"
 
-    def _mapping_sql(self, dialect: Dialect, names: list[str], columns: dict[str, int], header_line: int) -> str:
+    def _mapping_sql(
+        self, dialect: Dialect, names: list[str], columns: dict[str, int], header_line: int, time_format: str | None
+    ) -> str:
         v = {field: self._value(field, columns) for field in set(FIELDS.values())}
+        time_expr = time_sql("time_v", time_format)
+        if time_format != (self.time_format or "auto"):
+            # A format detected on a sample: the rows it does not fit still get the full auto rules.
+            time_expr = f"coalesce({time_expr}, {time_sql('time_v', 'auto')})"
         sep = lit(self.multi_sep)
         multi = " || ".join(
             f"coalesce(list_filter(list_transform(string_split({v[f]}, {sep}), lambda x: ident(x)), "
@@ -183,12 +195,12 @@ class CsvSource(Source):
         id_sql = v["id"] if "id" in columns or "id" in self.constants else "NULL::VARCHAR"
         kinds = ", ".join(map(lit, sorted(ITEM_KINDS)))
         return f"""
-        CREATE OR REPLACE TABLE parsed AS
-        SELECT line, text, {dialect.valid_sql("text")} AS quoting_ok, {dialect.fields_sql("text")} AS f
-        FROM rec WHERE line > {header_line} AND trim(text) <> '';
-
-        -- Materialised step by step: each expression is computed once per row.
-        CREATE OR REPLACE TABLE m AS
+        -- One pass, materialised once: fields, then values, then checks.
+        CREATE OR REPLACE TABLE mapped AS
+        WITH parsed AS (
+            SELECT line, text, {dialect.valid_sql("text")} AS quoting_ok, {dialect.fields_sql("text")} AS f
+            FROM rec WHERE line > {header_line} AND trim(text) <> ''
+        ), m AS (
             SELECT line, text, quoting_ok, len(f) AS nf,
                 {id_sql} AS id_v, {v["time"]} AS time_v, {v["verb"]} AS verb_v, {v["actor"]} AS actor_v,
                 {v["object"]} AS object_v, lower({v["object_kind"]}) AS kind_v, lower({v["object_type"]}) AS otype_v,
@@ -198,16 +210,15 @@ class CsvSource(Source):
                 {v["account"]} AS account_v, {v["opportunity"]} AS opportunity_v, {v["item"]} AS item_v,
                 CASE WHEN len(f) = {len(names)} THEN {multi} END AS recipients,
                 CASE WHEN len(f) = {len(names)} THEN {extra} END AS extra
-            FROM parsed;
-        CREATE OR REPLACE TABLE t AS
+            FROM parsed
+        ), t AS (
             SELECT *,
-                {time_sql("time_v", self.time_format)} AS time,
+                {time_expr} AS time,
                 {_verb_map_sql()}[lower(verb_v)] AS verb,
                 ident(actor_v) AS actor,
                 coalesce(id_v, 'sha1:' || sha1(text)) AS native_id
-            FROM m;
-        DROP TABLE m;
-        CREATE OR REPLACE TABLE mapped AS
+            FROM m
+        )
         SELECT *,
             CASE
                 WHEN NOT quoting_ok THEN 'quote'
@@ -233,16 +244,19 @@ class CsvSource(Source):
                     THEN 'unparseable value ' || left(value_v, 40)
             END AS reason
         FROM t;
-        DROP TABLE t;
 
-        -- The first good copy of each id goes in; later copies are duplicates.
-        CREATE OR REPLACE TABLE good AS
-        SELECT *, row_number() OVER (PARTITION BY native_id ORDER BY line) AS copy_no,
-               min(line) OVER (PARTITION BY native_id) AS first_line,
+        -- The first good copy of each id goes in; later copies are duplicates (a hash
+        -- aggregate finds the few repeated ids; no sort of the whole file).
+        CREATE OR REPLACE TABLE dups AS
+        SELECT native_id, min(line) AS first_line FROM mapped WHERE bad IS NULL
+        GROUP BY native_id HAVING count(*) > 1;
+        CREATE OR REPLACE VIEW good AS
+        SELECT m.*, CASE WHEN d.native_id IS NULL OR m.line = d.first_line THEN 1 ELSE 2 END AS copy_no,
+               d.first_line,
                verb = 'Create' AND (kind_v IS NOT NULL OR title_v IS NOT NULL OR text_v IS NOT NULL)
                    AND coalesce(otype_v, 'item') = 'item' AS makes_item,
                coalesce(otype_v = 'person', verb IN {PERSON_VERBS!r} AND kind_v IS NULL) AS object_is_person
-        FROM mapped WHERE bad IS NULL;
+        FROM mapped m LEFT JOIN dups d USING (native_id) WHERE m.bad IS NULL;
         """
 
 
