@@ -163,7 +163,7 @@ def baselines(index: KnowledgeIndex, questions: list[EvalQuestion]) -> dict[str,
     c = index.corpus.contributions
     is_answer = np.array([k == "answer" for k in c.column("kind").to_pylist()])
     q_tags = index.tag_vectors([[t.lower() for t in q.tags] for q in questions])
-    in_tags = (q_tags @ index.tags.T).toarray() > 0
+    in_tags = (q_tags @ index.tags_t).toarray() > 0
     overall_orders, tag_orders = [], []
     n_p = len(index.persons)
     for r, q in enumerate(questions):

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from knowledge_world import World, pid
 
-from resonance.knowledge.experts import Question, find_experts
+from knowledge_world import World, pid
 from resonance.knowledge.expertise import expertise_profile
+from resonance.knowledge.experts import Question, find_experts
 from resonance.knowledge.index import build_index
 
 

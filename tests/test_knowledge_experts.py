@@ -8,8 +8,8 @@ import sys
 from datetime import datetime
 
 import pytest
-from knowledge_world import World, pid
 
+from knowledge_world import World, pid
 from resonance.ingest import run_ingest
 from resonance.knowledge.experts import ExpertFinder, Question, find_experts
 from resonance.knowledge.graph import build_graph

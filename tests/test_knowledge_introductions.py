@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from knowledge_world import World, pid
 
+from knowledge_world import World, pid
 from resonance.knowledge.graph import build_graph
 from resonance.knowledge.introductions import introduction_paths
 from resonance.knowledge.people import NotFound

@@ -31,10 +31,38 @@ def data_version(con: duckdb.DuckDBPyConnection) -> tuple:
 class KnowledgeCache:
     """Thread-safe memo of the expensive, read-only structures, per data version."""
 
+    SHARED = ("index", "graph", "credit")
+
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # a per-person build asks for the index: re-entrant
         self._version: tuple | None = None
         self._values: dict[str, Any] = {}
+        self._warming: threading.Thread | None = None
+
+    def is_ready(self, con: duckdb.DuckDBPyConnection) -> bool:
+        """True when the shared structures are built for the current data (never blocks)."""
+        return self._version == data_version(con) and all(k in self._values for k in self.SHARED)
+
+    def warm(self, open_cursor: Callable[[], duckdb.DuckDBPyConnection], wait: float = 0.0) -> bool:
+        """Build the shared structures in a background thread (one at a time); wait up to `wait`
+        seconds for them. Returns whether they are ready."""
+        with self._lock:
+            if self._warming is None or not self._warming.is_alive():
+                self._warming = threading.Thread(target=self._warm, args=(open_cursor,), name="knowledge-warm",
+                                                 daemon=True)
+                self._warming.start()
+            thread = self._warming
+        thread.join(wait)
+        return not thread.is_alive()
+
+    def _warm(self, open_cursor: Callable[[], duckdb.DuckDBPyConnection]) -> None:
+        con = open_cursor()
+        try:
+            self.index(con)
+            self.graph(con)
+            self.credit(con)
+        finally:
+            con.close()
 
     def _get(self, con: duckdb.DuckDBPyConnection, key: str, build: Callable[[], Any]) -> Any:
         version = data_version(con)
@@ -45,6 +73,10 @@ class KnowledgeCache:
                 # Built under the lock: two requests never build the same thing twice.
                 self._values[key] = build()
             return self._values[key]
+
+    def per_person(self, con: duckdb.DuckDBPyConnection, key: str, person_id: str, build: Callable[[], Any]) -> Any:
+        """A per-person result (a dashboard panel's data), kept until the data changes."""
+        return self._get(con, f"{key}\x00{person_id}", build)
 
     def index(self, con: duckdb.DuckDBPyConnection) -> KnowledgeIndex:
         return self._get(con, "index", lambda: build_index(con))

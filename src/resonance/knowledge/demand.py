@@ -55,6 +55,7 @@ class DemandPolicy:
     contact_days: int = 365              # contacts met or written to within this
     max_expert_rank: int = 3             # a question is for you if you rank this high for it
     min_fit: float = 0.15                # weaker matches are left out
+    shortlist: int = 40                  # open questions closest to the person's profile, ranked in full
 
 
 def _money(amount: float | None) -> str:
@@ -194,6 +195,10 @@ def _question_demand(
         return []
     questions = [Question(text=f"{r[1] or ''} {r[1] or ''} {r[2] or ''}", tags=list(r[3] or []), id=r[0],
                           asker=r[5]) for r in rows]
+    # Shortlist by the person's own profile first (one sparse product), so that ranking everyone
+    # runs on a few dozen questions, not thousands.
+    keep = _shortlist(index, person_id, questions, policy.shortlist)
+    rows, questions = [rows[k] for k in keep], [questions[k] for k in keep]
     finder = ExpertFinder(index)
     scores, contrib = finder.scores(questions)
     me = index.persons.index(person_id)
@@ -210,8 +215,7 @@ def _question_demand(
             continue
         age = max((now - r[4]).days, 0)
         urgency = math.exp(-age / 14)
-        experts = [e for e in finder.find([questions[k]], top=policy.max_expert_rank)[0] if e.person == person_id]
-        expert = experts[0] if experts else None
+        expert = finder.explain(person_id, questions[k], contrib[k], float(mine))
         topics = ", ".join((expert.matched_tags if expert else [])[:3]) or ", ".join(expert.terms[:3] if expert else [])
         state = "unanswered" if r[6] == 0 else f"{r[6]} answer{'s' if r[6] != 1 else ''}, none accepted"
         asker = askers.get(r[5], "a colleague") if r[5] else "a colleague"
@@ -229,6 +233,22 @@ def _question_demand(
                       "asker_name": asker, "tags": list(r[3] or [])},
         })
     return out
+
+
+def _shortlist(index: KnowledgeIndex, person_id: str, questions: list[Question], n: int) -> list[int]:
+    """The questions closest to the person's weighted contributions (indices, best first)."""
+    if len(questions) <= n:
+        return list(range(len(questions)))
+    from resonance.knowledge.corpus import to_micros
+    from resonance.knowledge.experts import query_text
+
+    me = index.persons.index(person_id)
+    rows = np.flatnonzero(index.person_of == me)
+    weights = index.weights_as_of(to_micros(index.corpus.as_of) + 1)[rows]
+    profile = np.asarray(index.docs[rows].T @ weights).ravel()
+    q = index.query_vectors([query_text(x, index.model.tags_in_text) for x in questions])
+    sims = q @ profile
+    return [int(k) for k in np.argsort(-sims, kind="stable")[:n] if sims[k] > 0]
 
 
 # --- open opportunities -----------------------------------------------------------------

@@ -56,7 +56,12 @@ def tag_expertise(con: duckdb.DuckDBPyConnection, index: KnowledgeIndex) -> pa.T
     """Everyone's weighted expertise per tag, with counts and rank among contributors on the tag.
 
     Columns: person_id, tag, score, rank, contributors, items, accepted, votes, reuse, kudos.
+    Computed once per index.
     """
+    return index._memo(("tag_expertise", repr(index.model)), lambda: _tag_expertise(con, index))
+
+
+def _tag_expertise(con: duckdb.DuckDBPyConnection, index: KnowledgeIndex) -> pa.Table:
     c = index.corpus.contributions
     table = pa.table({
         "pos": c.column("pos"), "person_id": c.column("person_id"), "tags": c.column("tags"),
@@ -101,10 +106,12 @@ def expertise_profile(
 ) -> dict[str, Any]:
     """A person's expertise: top tags and terms, each with its evidence and how others valued it."""
     index = index or build_index(con, as_of=as_of, model=model)
-    mine = np.flatnonzero(np.asarray(index.corpus.contributions.column("person_id").to_pylist(), dtype=object)
-                          == person_id) if index.size else np.zeros(0, np.int64)
+    known = person_id in index.persons
+    mine = np.flatnonzero(index.person_of == index.persons.index(person_id)) if known else np.zeros(0, np.int64)
     weights = contribution_weights(index)
-    valued = _valued_by_item(con, index).to_pylist()
+    valued_all = index._memo(("valued", repr(index.model)), lambda: _valued_by_item(con, index))
+    positions = valued_all.column("pos").to_numpy()
+    valued = valued_all.filter(pa.array(np.isin(positions, mine))).to_pylist()
     valued_by_pos = {v["pos"]: v for v in valued}
     c = index.corpus.contributions
 
@@ -131,11 +138,11 @@ def expertise_profile(
         names = [d[0] for d in con.execute("SELECT * FROM _k_tags LIMIT 0").description]
     finally:
         con.unregister("_k_tags")
-    tag_lists = c.column("tags").to_pylist() if len(mine) else []
+    tag_lists = dict(zip(mine.tolist(), c.column("tags").take(pa.array(mine)).to_pylist(), strict=True))
     tags = []
     for row in tag_rows:
         rec = dict(zip(names, row, strict=True))
-        with_tag = [p for p in mine if rec["tag"] in (tag_lists[p] or [])]
+        with_tag = [p for p in mine.tolist() if rec["tag"] in (tag_lists[p] or [])]
         best = sorted(with_tag, key=lambda p: (-weights[p], index.item_ids[p]))[:evidence_per_topic]
         tags.append({
             "tag": rec["tag"], "score": round(float(rec["score"]), 3), "rank": int(rec["rank"]),
@@ -148,8 +155,7 @@ def expertise_profile(
     valued_total = {k: sum(int(valued_by_pos.get(int(p), {}).get(k) or 0) for p in mine)
                     for k in ("accepted", "votes", "reuse", "kudos", "replies")}
     kinds: dict[str, int] = {}
-    for p in mine:
-        k = c.column("kind")[int(p)].as_py()
+    for k in c.column("kind").take(pa.array(mine)).to_pylist():
         kinds[k] = kinds.get(k, 0) + 1
     return {
         "person_id": person_id,

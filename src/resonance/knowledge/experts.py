@@ -104,12 +104,12 @@ class ExpertFinder:
         if n_q == 0 or idx.size == 0:
             return out, [np.zeros(idx.size) for _ in questions]
         texts = [query_text(q, m.tags_in_text) for q in questions]
-        text_sim = (idx.query_vectors(texts) @ idx.docs.T).toarray()
+        text_sim = (idx.query_vectors(texts) @ idx.docs_t).toarray()
         if self.embedder is not None and idx.embeddings is not None and m.embedding_weight > 0:
             q_emb = self.embedder.encode(texts)
             semantic = np.clip(q_emb @ idx.embeddings.T, 0, None)
             text_sim = (1 - m.embedding_weight) * text_sim + m.embedding_weight * semantic
-        tag_sim = (idx.tag_vectors([parse_tags(q.tags) for q in questions]) @ idx.tags.T).toarray()
+        tag_sim = (idx.tag_vectors([parse_tags(q.tags) for q in questions]) @ idx.tags_t).toarray()
         default_us = to_micros(idx.corpus.as_of) + 1
         person_pos = {p: i for i, p in enumerate(idx.persons)}
         for r, q in enumerate(questions):
@@ -143,6 +143,12 @@ class ExpertFinder:
                     self._explain(e, int(p), q, contrib[r])
             results.append(experts)
         return results
+
+    def explain(self, person_id: str, q: Question, relevance: np.ndarray, score: float = 0.0) -> Expert:
+        """An `Expert` for one person with the evidence behind `relevance` (from `scores`)."""
+        expert = Expert(person=person_id, score=score, rank=0)
+        self._explain(expert, self.index.persons.index(person_id), q, relevance)
+        return expert
 
     def _explain(self, expert: Expert, person: int, q: Question, relevance: np.ndarray) -> None:
         idx = self.index

@@ -12,7 +12,7 @@ there is no Python loop over items or events.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import duckdb
@@ -66,6 +66,16 @@ class KnowledgeIndex:
     ev_time: np.ndarray           # sorted ascending
     ev_weight: np.ndarray
     embeddings: np.ndarray | None = None  # contributions x dims, L2-normalised (optional extra)
+    docs_t: sparse.csr_matrix | None = None  # terms x contributions: queries multiply by it, built once
+    tags_t: sparse.csr_matrix | None = None
+    memo: dict = field(default_factory=dict)  # per-time weights and priors, tag expertise: reused across calls
+
+    def _memo(self, key: tuple, build):  # type: ignore[no-untyped-def]
+        if key not in self.memo:
+            if len(self.memo) > 32:  # replaying history asks for many times: keep memory bounded
+                self.memo.clear()
+            self.memo[key] = build()
+        return self.memo[key]
 
     @property
     def size(self) -> int:
@@ -79,6 +89,10 @@ class KnowledgeIndex:
 
     def weights_as_of(self, when_us: int, evidence_us: int | None = None) -> np.ndarray:
         """Per-contribution weight at a time: kind x appreciation x recency, 0 for later items."""
+        key = ("weights", when_us, evidence_us, repr(self.model))
+        return self._memo(key, lambda: self._weights(when_us, evidence_us))
+
+    def _weights(self, when_us: int, evidence_us: int | None) -> np.ndarray:
         m = self.model
         visible = self.created < when_us
         value = np.maximum(self.appreciation_as_of(evidence_us if evidence_us is not None else when_us), 0.0)
@@ -88,6 +102,9 @@ class KnowledgeIndex:
 
     def activity_prior(self, when_us: int) -> np.ndarray:
         """Per-person recency-weighted activity before `when_us`, scaled to max 1."""
+        return self._memo(("prior", when_us, repr(self.model)), lambda: self._prior(when_us))
+
+    def _prior(self, when_us: int) -> np.ndarray:
         visible = self.created < when_us
         age_days = np.maximum(when_us - self.created, 0) / MICROS_PER_DAY
         w = np.where(visible, self.kind_weight * np.power(0.5, age_days / self.model.prior_half_life_days), 0.0)
@@ -177,6 +194,7 @@ def index_corpus(corpus: Corpus, model: KnowledgeModel, fit_until: datetime | No
         created=created, kind_weight=kind_weight, vectorizer=vectorizer, docs=docs, tag_names=tag_names,
         tag_index=tag_index, tag_idf=tag_idf, tags=tags, membership=membership,
         ev_item=ev_item[order], ev_time=ev_time[order], ev_weight=ev_weight[order],
+        docs_t=docs.T.tocsr(), tags_t=tags.T.tocsr(),
     )
 
 

@@ -14,6 +14,8 @@ The index, the person graph and deal credit are cached per data version (knowled
 
 from __future__ import annotations
 
+import copy
+import logging
 from datetime import date
 from typing import Annotated, Any
 
@@ -30,14 +32,17 @@ from resonance.knowledge.introductions import introduction_paths
 from resonance.knowledge.outcomes import business_influence
 from resonance.knowledge.people import NotFound
 from resonance.privacy.consent import PURPOSES, opted_out_people
-from resonance.privacy.guard import HIDDEN_NAME, require_individual_access
+from resonance.privacy.guard import HIDDEN_NAME, AccessDenied, require_individual_access
 from resonance.web.deps import current_principal, get_con
 from resonance.web.schemas import UtcDateTime
-from resonance.web.templating import render
+from resonance.web.templating import render, templates
+
+log = logging.getLogger(__name__)
 
 router = APIRouter()
 Con = Annotated[duckdb.DuckDBPyConnection, Depends(get_con)]
 EXPERT_FINDING = "expert_finding"
+PANEL_WAIT_S = 3.0
 
 
 def _cache(request: Request) -> KnowledgeCache:
@@ -203,7 +208,8 @@ def experts_view(request: Request, con: duckdb.DuckDBPyConnection, q: str, tags:
 
 def opportunities_view(request: Request, con: duckdb.DuckDBPyConnection, person_id: str, top: int) -> dict:
     cache = _cache(request)
-    result = opportunities_to_help(con, person_id, index=cache.index(con), graph=cache.graph(con), top=top)
+    result = copy.deepcopy(cache.per_person(con, f"opportunities:{top}", person_id, lambda: opportunities_to_help(
+        con, person_id, index=cache.index(con), graph=cache.graph(con), top=top)))
     hidden = opted_out_people(con) - {person_id}
     for o in result["opportunities"]:
         facts = o["facts"]
@@ -220,13 +226,51 @@ def opportunities_view(request: Request, con: duckdb.DuckDBPyConnection, person_
 
 def influence_view(request: Request, con: duckdb.DuckDBPyConnection, person_id: str) -> dict:
     cache = _cache(request)
-    result = business_influence(con, person_id, evidence=cache.credit(con))
+    result = copy.deepcopy(cache.per_person(con, "influence", person_id, lambda: business_influence(
+        con, person_id, evidence=cache.credit(con))))
     hidden = opted_out_people(con) - {person_id}
     for deal in result["deals"]:
         for ev in deal["evidence"]:
             if ev.get("other") in hidden:
                 ev["other"], ev["text"] = None, f"{ev['how']}: {HIDDEN_NAME}"
     return result
+
+
+def expertise_view(request: Request, con: duckdb.DuckDBPyConnection, person_id: str, top: int) -> dict:
+    cache = _cache(request)
+    profile = copy.deepcopy(cache.per_person(con, f"expertise:{top}", person_id, lambda: expertise_profile(
+        con, person_id, index=cache.index(con), top=top)))
+    profile["suggested_as_expert"] = person_id in _suggestable(con, [person_id])
+    return profile
+
+
+def knowledge_panels(request: Request) -> dict[str, Any]:
+    """The dashboard's knowledge panels, rendered with the page (a Jinja global the dashboard's
+    include calls): no extra requests, works without JavaScript. Goes through the guard like the API;
+    a failure shows in the panels, never breaks the dashboard."""
+    con = request.app.state.store.cursor()
+    try:
+        person_id = _me(request, con, "dashboard knowledge panels")
+        cache = _cache(request)
+        # After an ingest the first build takes seconds on a large company: the dashboard does not wait
+        # for it beyond a moment; the panels say they are being prepared and show on the next visit.
+        if not cache.is_ready(con) and not cache.warm(request.app.state.store.cursor, wait=PANEL_WAIT_S):
+            return {"preparing": True}
+        return {
+            "expertise": expertise_view(request, con, person_id, 6),
+            "opportunities": opportunities_view(request, con, person_id, 6),
+            "influence": influence_view(request, con, person_id),
+        }
+    except AccessDenied:
+        raise
+    except Exception:  # noqa: BLE001 - the rest of the dashboard must still show
+        log.exception("knowledge panels failed")
+        return {"error": "These panels could not be computed just now."}
+    finally:
+        con.close()
+
+
+templates.env.globals["knowledge_panels"] = knowledge_panels
 
 
 # --- API -----------------------------------------------------------------------------------
@@ -249,9 +293,7 @@ def api_experts(
 def api_expertise(request: Request, con: Con, top: Annotated[int, Query(ge=1, le=50)] = 10) -> ExpertiseOut:
     """Your expertise: tags and terms from what you wrote and what others valued, each with its evidence."""
     person_id = _me(request, con, "expertise")
-    profile = expertise_profile(con, person_id, index=_cache(request).index(con), top=top)
-    profile["suggested_as_expert"] = person_id in _suggestable(con, [person_id])
-    return ExpertiseOut(**profile)
+    return ExpertiseOut(**expertise_view(request, con, person_id, top))
 
 
 @router.get("/api/me/opportunities", tags=["me"])
@@ -302,9 +344,7 @@ def experts_page(
 @router.get("/me/panels/expertise", include_in_schema=False)
 def expertise_panel(request: Request, con: Con) -> Response:
     person_id = _me(request, con, "expertise")
-    profile = expertise_profile(con, person_id, index=_cache(request).index(con), top=6)
-    profile["suggested_as_expert"] = person_id in _suggestable(con, [person_id])
-    return render(request, "knowledge/_expertise.html", {"profile": profile})
+    return render(request, "knowledge/_expertise.html", {"profile": expertise_view(request, con, person_id, 6)})
 
 
 @router.get("/me/panels/opportunities", include_in_schema=False)
