@@ -374,10 +374,10 @@ def test_identity_truth_covers_every_alias_written(world: Path):
 # --- resonance demo ------------------------------------------------------------------------------
 @pytest.mark.slow
 def test_demo_no_serve_end_to_end_then_reuses(tmp_path: Path):
-    def demo() -> subprocess.CompletedProcess:
+    def demo(days: str = "60") -> subprocess.CompletedProcess:
         return subprocess.run(
             [sys.executable, "-m", "resonance", "demo", "--dir", str(tmp_path / "data"), "--db",
-             str(tmp_path / "demo.duckdb"), "--people", "150", "--days", "60", "--no-serve"],
+             str(tmp_path / "demo.duckdb"), "--people", "150", "--days", days, "--no-serve"],
             capture_output=True, text=True, timeout=600, cwd=tmp_path,
         )
 
@@ -405,3 +405,8 @@ def test_demo_no_serve_end_to_end_then_reuses(tmp_path: Path):
         assert store.con.execute("SELECT count(*) FROM ingest_runs").fetchall()[0][0] == len(runs)
     finally:
         store.close()
+
+    # Another company into the same store would mix two companies: refused, nothing touched.
+    other = demo(days="30")
+    assert other.returncode != 0 and "different synthetic company" in other.stderr
+    assert json.loads((tmp_path / "data" / "manifest.json").read_text())["options"]["days"] == 60
