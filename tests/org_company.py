@@ -38,8 +38,15 @@ def load_directory(con: duckdb.DuckDBPyConnection, people: Iterable[Person], dir
             """INSERT INTO people (person_id, display_name, identities, manager_id, department, location, role,
                                    is_external) VALUES (?, ?, ?, ?, ?, ?, ?, false)""",
             [
-                (f"hr:{p.id}", f"Person {p.id}", [f"hr:{p.id}"], f"hr:{p.manager}" if p.manager else None,
-                 p.department, p.location, p.role)
+                (
+                    f"hr:{p.id}",
+                    f"Person {p.id}",
+                    [f"hr:{p.id}"],
+                    f"hr:{p.manager}" if p.manager else None,
+                    p.department,
+                    p.location,
+                    p.role,
+                )
                 for p in people
             ],
         )

@@ -21,8 +21,12 @@ def units(result) -> dict[str, int]:
 def company(con, extra: list[Person] | None = None) -> list[Person]:
     """CEO C; M reports to C and leads X (individual contributor) and L; L leads five engineers.
     Eng has 9 people: 8 in Berlin, one (E9) in Lyon. Sales 8, Ops 2."""
-    people = [Person("C", None, "Exec", "Berlin", "manager"), Person("M", "C", "Eng", "Berlin", "manager"),
-              Person("X", "M", "Eng", "Berlin", "engineer"), Person("L", "M", "Eng", "Berlin", "manager")]
+    people = [
+        Person("C", None, "Exec", "Berlin", "manager"),
+        Person("M", "C", "Eng", "Berlin", "manager"),
+        Person("X", "M", "Eng", "Berlin", "engineer"),
+        Person("L", "M", "Eng", "Berlin", "manager"),
+    ]
     people += [Person(f"E{i}", "L", "Eng", "Berlin", "engineer") for i in range(1, 6)]
     people += [Person("E9", "C", "Eng", "Lyon", "engineer")]
     people += [Person(f"S{i}", "C", "Sales", "Lyon", "sales") for i in range(1, 9)]

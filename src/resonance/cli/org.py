@@ -46,7 +46,11 @@ def _run(db: Path | None, by: str, unit: str | None, period: str | None, filters
     with store_for(db) as store:
         try:
             return rollup(
-                store.con, by, period=period, unit=unit, filters=filters,
+                store.con,
+                by,
+                period=period,
+                unit=unit,
+                filters=filters,
                 min_group_size=k if k is not None else settings.min_group_size,
             )
         except (MetricsNotComputed, PeriodError, UnknownUnit, ValueError, AccessDenied) as exc:
@@ -83,9 +87,14 @@ def org(
         m = g["metrics"]
         top = max(m["persona"].items(), key=lambda kv: kv[1])
         table.add_row(
-            g["label"], str(g["size"]), f"{m['activity']['median']:.3g}", f"{m['reaction']['median']:.3g}",
-            f"{m['knowledge_value']['median']:.3g}", f"{m['network']['median']:.3g}",
-            f"{m['activity']['active_share']:.0%}", f"{top[0]} {top[1]:.0%}",
+            g["label"],
+            str(g["size"]),
+            f"{m['activity']['median']:.3g}",
+            f"{m['reaction']['median']:.3g}",
+            f"{m['knowledge_value']['median']:.3g}",
+            f"{m['network']['median']:.3g}",
+            f"{m['activity']['active_share']:.0%}",
+            f"{top[0]} {top[1]:.0%}",
         )
     stdout.print(table)
 

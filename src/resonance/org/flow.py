@@ -70,9 +70,7 @@ def knowledge_flow(
         require_aggregate_access(con, principal, c.members, k, endpoint)
     shown = [c for c in cells[1:] if c.shown]
     matrix = _matrix(con, shown, p.start, p.end)
-    unit_rows = [
-        {"unit": c.key, "label": c.label, "size": c.size, "inside": c.role == "group"} for c in shown
-    ]
+    unit_rows = [{"unit": c.key, "label": c.label, "size": c.size, "inside": c.role == "group"} for c in shown]
     return {
         "by": by,
         "period": p.label,

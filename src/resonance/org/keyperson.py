@@ -75,7 +75,5 @@ def key_person_risk(
         held_by = 1 if top1 >= CONCENTRATION else 2 if top2 >= CONCENTRATION else 0
         if held_by:
             share = top1 if held_by == 1 else top2
-            topics.append(
-                {"topic": topic, "held_by": held_by, "concentration": int(share * 20) * 5, "rank": int(rank)}
-            )
+            topics.append({"topic": topic, "held_by": held_by, "concentration": int(share * 20) * 5, "rank": int(rank)})
     return {"period": p.label, "scope": scope.label, "min_group_size": k, "topics": topics, "examined": len(rows)}

@@ -56,9 +56,7 @@ def rollup(
         require_aggregate_access(con, principal, c.members, k, endpoint)
     figures = cell_figures(con, [(c.key, c.members) for c in shown], p.label)
     groups = [
-        {"unit": c.key, "label": c.label, "size": c.size, "metrics": figures[c.key]}
-        for c in cells[1:]
-        if c.shown
+        {"unit": c.key, "label": c.label, "size": c.size, "metrics": figures[c.key]} for c in cells[1:] if c.shown
     ]
     groups.sort(key=lambda g: (-g["size"], g["unit"]))
     scope_cell = cells[0]
