@@ -22,7 +22,7 @@ from resonance.generate.company import Company, build_company, window
 from resonance.generate.customers import Customers, build_customers
 from resonance.generate.truth import Truth
 
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 """Bumped whenever the same options produce different files: `resonance demo` reuses a data
 folder only when its manifest has this version and the same options."""
 DEFAULT_END = date(2026, 10, 31)
