@@ -67,9 +67,26 @@ def test_pdf_is_a_real_pdf(db):
 def test_report_command(db, tmp_path, fmt):
     out = tmp_path / f"review.{fmt}"
     run = subprocess.run(
-        [sys.executable, "-m", "resonance", "report", "hr:E03", "--period", "2025-H2", "--format", fmt,
-         "--out", str(out), "--db", str(db), "--json"],
-        capture_output=True, text=True, env={"PYTHONPATH": str(SRC), "PATH": "/usr/bin:/bin"}, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "resonance",
+            "report",
+            "hr:E03",
+            "--period",
+            "2025-H2",
+            "--format",
+            fmt,
+            "--out",
+            str(out),
+            "--db",
+            str(db),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(SRC), "PATH": "/usr/bin:/bin"},
+        timeout=300,
     )
     assert run.returncode == 0, run.stderr
     summary = json.loads(run.stdout)

@@ -45,7 +45,7 @@ REVIEW_MIGRATIONS = [
             change_id  BIGINT NOT NULL,
             share_id   BIGINT NOT NULL,
             action     VARCHAR NOT NULL,
-            at         TIMESTAMP NOT NULL,
+            changed_at TIMESTAMP NOT NULL,
             by_user    VARCHAR,
             via        VARCHAR
         )
@@ -69,7 +69,7 @@ def _hash(token: str) -> str:
 
 def _log(con: duckdb.DuckDBPyConnection, share_id: int, action: str, by: str, via: str) -> None:
     con.execute(
-        """INSERT INTO review_share_log (change_id, share_id, action, at, by_user, via)
+        """INSERT INTO review_share_log (change_id, share_id, action, changed_at, by_user, via)
            VALUES (nextval('review_share_log_seq'), ?, ?, now()::TIMESTAMP, ?, ?)""",
         [share_id, action, by, via],
     )
