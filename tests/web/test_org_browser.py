@@ -31,7 +31,7 @@ def test_manager_org_dashboard(browser, web: Web):  # noqa: F811
     assert table.locator("tbody tr").count() == 5
     assert table.locator("svg.chart.box").count() == 5
     assert page.locator("svg.chart.shares").count() == 1
-    assert page.get_by_test_id("flow").locator("svg.chart.heat").count() == 1
+    assert page.locator("svg.chart.heat").count() == 1
     assert page.locator("#h-trends ~ svg.chart.trend, svg.chart.trend").count() >= 3
     text = page.inner_text("main")
     for _pid, name, manager, *_ in PEOPLE:

@@ -124,14 +124,8 @@ def _my_topics(con: duckdb.DuckDBPyConnection, ctx: dict[str, Any], top: int = 5
         """,
         [ctx["pid"], ctx["end"], ctx["label"], top],
     ).fetchall()
-    try:  # expertise profiles (knowledge), when that part of the product is installed
-        from resonance.knowledge.expertise import person_topics  # type: ignore[import-not-found]
-
-        extra = [str(t) for t in person_topics(con, ctx["pid"])][:top]
-    except Exception:  # not installed, or not computed: tags are enough
-        extra = []
     seen: list[str] = []
-    for tag in [*extra, *(r[0] for r in rows)]:
+    for (tag,) in rows:
         if tag.lower() not in seen:
             seen.append(tag.lower())
     return seen[:top]

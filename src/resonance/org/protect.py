@@ -26,6 +26,7 @@ members); the decisions are a small loop in Python over the pairs that overlap.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -81,6 +82,11 @@ def protect(
     if n == 0:
         return cells
     key = salt(con)
+    hashes = [_set_hash(key, c.members) for c in cells]
+    known = _known(con, hashes, period)
+    if all(known[i] or not c.shown for i, c in enumerate(cells)):
+        # Every figure was already shown for this period: showing it again reveals nothing new.
+        return cells
     cur = con.cursor()
     try:
         cand = pa.table(
@@ -122,7 +128,7 @@ def protect(
         inter: dict[tuple[int, int], int] = {}
         for a, b, m in pairs:
             inter[(a, b)] = inter[(b, a)] = int(m)
-        _decide(cells, n, size, inter, k)
+        _decide(cells, n, size, inter, k, known)
         if record:
             _record(cur, cells, period, viewer)
         cur.execute("DROP TABLE IF EXISTS _org_cand")
@@ -131,11 +137,19 @@ def protect(
     return cells
 
 
-def _decide(cells: list[Cell], n: int, size: dict[int, int], inter: dict[tuple[int, int], int], k: int) -> None:
-    """The fixpoint of the three rules over candidates (0..n-1) and released sets (n..)."""
+def _decide(
+    cells: list[Cell], n: int, size: dict[int, int], inter: dict[tuple[int, int], int], k: int, known: list[bool]
+) -> None:
+    """The fixpoint of the three rules over candidates (0..n-1) and released sets (n..).
+
+    A candidate already released for this very period (`known`) is shown like a released set and is
+    never the one given up (it reveals nothing new); it still counts as a part of larger cells."""
 
     def is_candidate(i: int) -> bool:
         return i < n
+
+    def suppressible(i: int) -> bool:
+        return i < n and not known[i] and cells[i].shown
 
     def visible(i: int) -> bool:
         return not is_candidate(i) or cells[i].shown
@@ -163,25 +177,40 @@ def _decide(cells: list[Cell], n: int, size: dict[int, int], inter: dict[tuple[i
                 continue
             diff = size[a] + size[b] - 2 * m
             if 0 < diff < k:
-                if is_candidate(b):
-                    suppress(min(a, b, key=weight), PAIR)
-                else:
-                    suppress(a, PAIR)
-                changed = True
+                options = [i for i in (a, b) if suppressible(i)]
+                if options:
+                    suppress(min(options, key=weight), PAIR)
+                    changed = True
         for parent, inside in parts.items():
             chosen = _disjoint_parts([c for c in inside if cells[c].shown], size, inter)
             rest = size[parent] - sum(size[c] for c in chosen)
+            options = [c for c in chosen if suppressible(c)]
             if visible(parent) and 0 < rest < k:
-                if chosen:
-                    suppress(min(chosen, key=weight), RESIDUAL)
-                elif is_candidate(parent):
+                if options:
+                    suppress(min(options, key=weight), RESIDUAL)
+                elif suppressible(parent):
                     suppress(parent, RESIDUAL)
                 else:
                     continue
                 changed = True
-            elif is_candidate(parent) and not cells[parent].shown and chosen and rest == 0:
-                suppress(min(chosen, key=weight), DERIVABLE)
+            elif is_candidate(parent) and not cells[parent].shown and chosen and rest == 0 and options:
+                suppress(min(options, key=weight), DERIVABLE)
                 changed = True
+
+
+def _set_hash(key: str, members: frozenset[str]) -> str:
+    """The release log's hash of a set (the same as `md5(string_agg(md5(salt || id), ',' ORDER BY ...))`)."""
+    hs = sorted(hashlib.md5((key + m).encode()).hexdigest() for m in members)
+    return hashlib.md5(",".join(hs).encode()).hexdigest()
+
+
+def _known(con: duckdb.DuckDBPyConnection, hashes: list[str], period: Period) -> list[bool]:
+    rows = con.execute(
+        "SELECT set_hash FROM org_releases WHERE period = ? AND set_hash IN (SELECT unnest(?::VARCHAR[]))",
+        [period.label, hashes],
+    ).fetchall()
+    found = {r[0] for r in rows}
+    return [h in found for h in hashes]
 
 
 def _disjoint_parts(inside: list[int], size: dict[int, int], inter: dict[tuple[int, int], int]) -> list[int]:

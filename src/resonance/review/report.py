@@ -90,7 +90,7 @@ def review_data(con: duckdb.DuckDBPyConnection, person: str, period: str | None 
         "reached_departments": reached,
         "kudos": kudos_in_period(con, pid, start, end),
         "network": report["network_detail"],
-        "influence": business_influence(con, pid, p.label),
+        "influence": business_influence(con, pid, p.end),
     }
 
 
@@ -126,22 +126,28 @@ def kudos_in_period(con: duckdb.DuckDBPyConnection, pid: str, start: Any, end: A
     return _redact(con, pid, rows, "giver_id", ["giver"])
 
 
-def business_influence(con: duckdb.DuckDBPyConnection, pid: str, period: str) -> dict[str, Any] | None:
-    """Credit for business outcomes from the knowledge part of the product, when installed."""
+def business_influence(con: duckdb.DuckDBPyConnection, pid: str, as_of: Any) -> dict[str, Any] | None:
+    """Credit for won deals the person helped (knowledge module: content, introductions, kudos), as of the
+    period's end; None when that module is not installed or has nothing to say."""
     try:
-        from resonance.knowledge import outcomes  # type: ignore[attr-defined]
+        from resonance.knowledge.outcomes import business_influence as influence
     except ImportError:
         return None
-    for name in ("person_influence", "influence", "business_influence"):
-        fn = getattr(outcomes, name, None)
-        if fn is None:
-            continue
-        try:
-            result = fn(con, pid)
-        except Exception:  # the knowledge tables may not be computed: the review still renders
-            return None
-        return result if isinstance(result, dict) else {"items": list(result or [])}
-    return None
+    try:
+        result = influence(con, pid, as_of=as_of)
+    except Exception:  # no CRM data, or the knowledge tables are missing: the review still renders
+        return None
+    deals = [
+        {
+            k: d.get(k)
+            for k in ("opportunity", "account", "amount", "close_date", "how", "share", "attributed", "evidence_total")
+        }
+        for d in result.get("deals", [])
+    ]
+    for d in deals:
+        d["how"] = ", ".join(d["how"]) if isinstance(d["how"], (list, tuple)) else d["how"]
+        d["close_date"] = str(d["close_date"])[:10] if d["close_date"] else None
+    return {"summary": result.get("summary", {}), "deals": deals[:10], "method": result.get("method")}
 
 
 def _redact(

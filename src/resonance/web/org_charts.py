@@ -19,8 +19,10 @@ def box_row(stats: Mapping[str, float], top: float, uid: str, label: str, width:
     def x(v: float) -> float:
         return pad + track * min(max(float(v or 0) / top, 0.0), 1.0)
 
-    desc = ", ".join(f"{name} {_fmt(stats[key])}" for name, key in
-                     (("p25", "p25"), ("median", "median"), ("p75", "p75"), ("mean", "mean")))
+    desc = ", ".join(
+        f"{name} {_fmt(stats[key])}"
+        for name, key in (("p25", "p25"), ("median", "median"), ("p75", "p75"), ("mean", "mean"))
+    )
     x25, x50, x75, xm = x(stats["p25"]), x(stats["median"]), x(stats["p75"]), x(stats["mean"])
     return Markup(
         f'<svg class="chart box" viewBox="0 0 {width} 22" role="img" '
@@ -66,8 +68,12 @@ def heatmap(units: Sequence[Mapping], matrix: Sequence[Mapping], uid: str, label
     keys = [u["unit"] for u in units]
     names = {u["unit"]: u["label"] for u in units}
     value = {(m["from"], m["to"]): m["interactions"] for m in matrix}
-    top = max(value.values()) or 1
-    cell, left, head = 26, 170, 120
+    # Shades on a square-root scale of the largest flow *between* units, so that crossing flows show
+    # next to the (much larger) flows inside each unit, which take the darkest shade.
+    crossing = [n for (a, b), n in value.items() if a != b]
+    top = max(crossing or value.values()) or 1
+    cell, left = 26, 170
+    head = 20 + 6 * min(24, max(len(n) for n in names.values()))
     width, height = left + cell * len(keys) + 4, head + cell * len(keys) + 4
     desc = "; ".join(
         f"{names[a]} to {names[b]}: {n}" for (a, b), n in sorted(value.items()) if a in names and b in names
@@ -88,7 +94,7 @@ def heatmap(units: Sequence[Mapping], matrix: Sequence[Mapping], uid: str, label
         out.append(f'<text class="label" x="{left - 6}" y="{y + cell - 9}" text-anchor="end">{escape(short)}</text>')
         for j, b in enumerate(keys):
             n = value.get((a, b), 0)
-            level = 0 if n == 0 else 1 + min(4, int(5 * n / (top + 1)))
+            level = 0 if n == 0 else 1 + min(4, int(5 * (n / top) ** 0.5 * 0.999))
             out.append(
                 f'<rect class="h{level}" x="{left + j * cell}" y="{y}" width="{cell - 2}" height="{cell - 2}" rx="3">'
                 f"<title>{escape(names[a])} → {escape(names[b])}: {n}</title></rect>"

@@ -77,13 +77,28 @@ def person_record(con: duckdb.DuckDBPyConnection, person_id: str) -> dict[str, A
 
 
 def resolve_period(con: duckdb.DuckDBPyConnection, period: str | None) -> tuple[str | None, list[dict]]:
-    """The requested period if figures exist for it (None = the engine's latest month)."""
+    """The requested period if figures exist for it; none asked = the latest month in which most people have figures."""
     periods = dash.available_periods(con)
     period = (period or "").strip() or None
     if period is not None and period not in {p["label"] for p in periods}:
         known = ", ".join(p["label"] for p in periods[:8]) or "none yet"
         raise HTTPException(404, f"No figures for period {period!r}. Available: {known}.")
+    if period is None and periods:
+        period = _substantial_month(con)
     return period, periods
+
+
+def _substantial_month(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The latest month in which most people have figures (a thin tail of late events, such as CRM
+    close dates in the future, would otherwise make an empty default); None = the engine's default."""
+    try:
+        from resonance.org.periods import default_period
+    except ImportError:
+        return None
+    try:
+        return default_period(con).label
+    except (LookupError, ValueError, duckdb.Error):
+        return None
 
 
 def metrics_view(

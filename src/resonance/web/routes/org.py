@@ -263,6 +263,23 @@ def api_export(
 
 
 # --- page ----------------------------------------------------------------------
+def _exchange(flow: dict[str, Any]) -> dict[str, list[tuple[str, float]]] | None:
+    """For a manager: what their organisation gave to, and received from, each unit of the rest of the company."""
+    outside = {u["unit"]: u["label"].removesuffix(" (rest of the company)") for u in flow["units"] if not u["inside"]}
+    if not outside:
+        return None
+    inside = {u["unit"] for u in flow["units"] if u["inside"]}
+    gave: dict[str, float] = dict.fromkeys(outside.values(), 0.0)
+    got: dict[str, float] = dict.fromkeys(outside.values(), 0.0)
+    for m in flow["matrix"]:
+        if m["from"] in inside and m["to"] in outside:
+            gave[outside[m["to"]]] += m["interactions"]
+        elif m["to"] in inside and m["from"] in outside:
+            got[outside[m["from"]]] += m["interactions"]
+    order = sorted(outside.values(), key=lambda n: -(gave[n] + got[n]))
+    return {"gave": [(n, gave[n]) for n in order], "got": [(n, got[n]) for n in order]}
+
+
 @router.get("/org", include_in_schema=False)
 def org_page(
     request: Request, con: Con, by: By | None = None, flow_by: FlowBy = "department", period: PeriodQ = None
@@ -294,6 +311,7 @@ def org_page(
             name: [(pt["period"], pt[name]) for pt in ctx["trends"]["points"]]
             for name in ("adoption", "reached", "kv_median")
         }
+        ctx["exchange"] = _exchange(ctx["flow"])
         scope = ctx["rollup"]["scope"]
         ctx["tops"] = {
             m: max(
