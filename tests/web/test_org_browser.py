@@ -4,12 +4,37 @@ with that manager, who opens it, until the employee revokes it. Screenshots in t
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
-from tests.web.company import PEOPLE
-from tests.web.conftest import ACCOUNTS, PASSWORD, Web
+from tests.web.company import PEOPLE, build_company
+from tests.web.conftest import ACCOUNTS, PASSWORD, Web, compute_metrics, serve
 from tests.web.test_browser import ARTIFACTS, Watch, browser  # noqa: F401 - the fixture
 
+from resonance.config import Settings
+from resonance.store import open_store
+from resonance.web.accounts import create_user, ensure_auth_schema
+from resonance.web.app import create_app
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("web")]
+
+
+@pytest.fixture(scope="module")
+def fresh(tmp_path_factory) -> Iterator[Web]:
+    """A server of its own: the release log of the shared test server holds other tests' views, and
+    what they released rightly limits what a later view may show."""
+    path = tmp_path_factory.mktemp("org-browser") / "web.duckdb"
+    store = open_store(path)
+    ids = build_company(store.con)
+    compute_metrics(store)
+    ensure_auth_schema(store.con)
+    for username, role, person in ACCOUNTS.values():
+        create_user(store.con, username, PASSWORD, role, person, actor="tests")
+    try:
+        with serve(create_app(Settings.from_args(db=path), store=store)) as base:
+            yield Web(base, store, ids)
+    finally:
+        store.close()
 
 
 def sign_in(page, web: Web, who: str, path: str) -> None:
@@ -20,7 +45,8 @@ def sign_in(page, web: Web, who: str, path: str) -> None:
     page.wait_for_url(web.base + path)
 
 
-def test_manager_org_dashboard(browser, web: Web):  # noqa: F811
+def test_manager_org_dashboard(browser, fresh: Web):  # noqa: F811
+    web = fresh
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
     watch = Watch(page)
     sign_in(page, web, "manager", "/org")
@@ -47,7 +73,8 @@ def test_manager_org_dashboard(browser, web: Web):  # noqa: F811
     page.close()
 
 
-def test_employee_shares_then_revokes_a_review(browser, web: Web):  # noqa: F811
+def test_employee_shares_then_revokes_a_review(browser, fresh: Web):  # noqa: F811
+    web = fresh
     ada = browser.new_page(viewport={"width": 1200, "height": 900})
     watch = Watch(ada)
     sign_in(ada, web, "employee", "/me/review")

@@ -19,7 +19,7 @@ from resonance.org.periods import default_period
 from resonance.org.protect import Cell, protect
 from resonance.org.schema import ensure_org_schema
 from resonance.org.units import CLI_PRINCIPAL, population, scope_for
-from resonance.privacy.guard import GroupTooSmall, Principal, effective_min_group_size, require_aggregate_access
+from resonance.privacy.guard import Principal, effective_min_group_size, require_aggregate_access
 
 CONCENTRATION = 0.8
 TOP_TOPICS = 30
@@ -34,7 +34,8 @@ def key_person_risk(
     endpoint: str = "cli:org-key-person",
     filters: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """{"period", "scope", "topics": [{"topic", "held_by", "concentration", "rank"}], "examined"}."""
+    """{"period", "scope", "topics": [{"topic", "held_by", "concentration", "rank"}], "examined", "shown"}
+    (`shown` false, and no topic, when the scope itself may not be shown)."""
     ensure_org_schema(con)
     principal = principal or CLI_PRINCIPAL
     k = effective_min_group_size(min_group_size)
@@ -44,7 +45,15 @@ def key_person_risk(
     cell = Cell("*", scope.label, pop, role="population")
     protect(con, [cell], p, k, viewer=principal.username)
     if not cell.shown:
-        raise GroupTooSmall(cell.size, k)
+        # Too small, or it would differ by fewer than k people from a figure shown before: say nothing.
+        return {
+            "period": p.label,
+            "scope": scope.label,
+            "min_group_size": k,
+            "topics": [],
+            "examined": 0,
+            "shown": False,
+        }
     require_aggregate_access(con, principal, pop, k, endpoint)
     rows = con.execute(
         """
@@ -76,4 +85,11 @@ def key_person_risk(
         if held_by:
             share = top1 if held_by == 1 else top2
             topics.append({"topic": topic, "held_by": held_by, "concentration": int(share * 20) * 5, "rank": int(rank)})
-    return {"period": p.label, "scope": scope.label, "min_group_size": k, "topics": topics, "examined": len(rows)}
+    return {
+        "period": p.label,
+        "scope": scope.label,
+        "min_group_size": k,
+        "topics": topics,
+        "examined": len(rows),
+        "shown": True,
+    }

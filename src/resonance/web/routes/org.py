@@ -22,7 +22,7 @@ from resonance.org.keyperson import key_person_risk
 from resonance.org.rollup import rollup
 from resonance.org.trends import org_trends
 from resonance.org.units import UnknownUnit, scope_for
-from resonance.privacy.guard import ANALYST, MANAGER, AccessDenied, GroupTooSmall, Principal
+from resonance.privacy.guard import ANALYST, MANAGER, AccessDenied, Principal
 from resonance.web import dashboard as dash
 from resonance.web.deps import get_con, require_principal
 from resonance.web.nav import NavItem, register
@@ -130,6 +130,7 @@ class KeyPersonOut(BaseModel):
     min_group_size: int
     topics: list[Topic]
     examined: int
+    shown: bool = Field(True, description="False when your organisation's figures may not be shown at all.")
 
 
 class TrendPointOut(BaseModel):
@@ -299,10 +300,8 @@ def org_page(
         ctx["rollup"] = rollup(con, by, period=period, principal=principal, min_group_size=k, endpoint="/org")
         ctx["flow"] = knowledge_flow(con, flow_by, period, principal=principal, min_group_size=k, endpoint="/org")
         ctx["trends"] = org_trends(con, period, principal=principal, min_group_size=k, endpoint="/org")
-        try:
-            ctx["key_person"] = key_person_risk(con, period, principal=principal, min_group_size=k, endpoint="/org")
-        except GroupTooSmall:
-            ctx["key_person"] = None
+        key_person = key_person_risk(con, period, principal=principal, min_group_size=k, endpoint="/org")
+        ctx["key_person"] = key_person if key_person["shown"] else None
         ctx["computed"] = True
     except (MetricsNotComputed, PeriodError) as exc:
         ctx["computed"], ctx["message"] = False, str(exc)
