@@ -88,3 +88,31 @@ def test_asker_is_never_their_own_expert(kafka_store):
     con = kafka_store.con
     result = find_experts(con, [Question("kafka certificates", tags=["kafka"], asker=pid("alice"))], top=5)[0]
     assert pid("alice") not in {e["person"] for e in result}
+
+
+def test_appreciation_from_eminent_colleagues_weighs_more(store, tmp_path):
+    """Who valued it matters: the same bookmark counts 1.5x from the most eminent colleague, 0.5x from the least
+    (company percentile of Eminence from the metrics engine, latest rolling-90-day period)."""
+    w = World()
+    w.create("pat", "2026-05-01T09:00:00Z", "Question", "q", "Which index for range scans?", title="Postgres index",
+             tags=["postgres"])
+    for name, item in (("amy", "a1"), ("bea", "a2")):
+        w.create(name, "2026-05-01T10:00:00Z", "Answer", item, "A btree postgres index serves range scans.",
+                 parent="q")
+    w.react("Add", "star", "2026-05-02T10:00:00Z", "a1")
+    w.react("Add", "newbie", "2026-05-02T10:00:00Z", "a2")
+    w.ingest(store, tmp_path)
+    con = store.con
+    con.execute("""CREATE TABLE IF NOT EXISTS person_percentiles (period VARCHAR, person_id VARCHAR, metric VARCHAR,
+                   peer_group VARCHAR, peer_key VARCHAR, peers BIGINT, percentile DOUBLE)""")
+    con.execute("""INSERT INTO person_percentiles VALUES
+                   ('r90:2026-04-30', ?, 'eminence', 'company', 'all', 10, 100.0),
+                   ('r90:2026-04-30', ?, 'eminence', 'company', 'all', 10, 0.0),
+                   ('r90:2026-06-30', ?, 'eminence', 'company', 'all', 10, 0.0)""",
+                [pid("star"), pid("newbie"), pid("star")])  # the later period is after as-of: not used
+    index = build_index(con)
+    by_item = {index.item_ids[int(p)]: w for p, w in zip(index.ev_item, index.ev_weight, strict=True)}
+    assert by_item["https://social.acme.example/items/a1"] == pytest.approx(1.5 * 1.5)
+    assert by_item["https://social.acme.example/items/a2"] == pytest.approx(1.5 * 0.5)
+    experts = find_experts(con, [Question("postgres range scan index", tags=["postgres"])], top=2, index=index)[0]
+    assert [e["person"] for e in experts] == [pid("amy"), pid("bea")]

@@ -53,6 +53,9 @@ class KnowledgeModel:
 
     kind_weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_KIND_WEIGHTS))
     appreciation_weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_APPRECIATION_WEIGHTS))
+    reactor_standing: float = 0.5
+    """Who valued it: appreciation by a named reactor is weighted from 0.5 (least eminent) to 1.5 (most),
+    by their company percentile of Eminence from the metrics engine (0 turns this off)."""
     text_weight: float = 1.0
     """Share of text similarity (TF-IDF cosine) against tag overlap in the relevance of a contribution."""
     value_exponent: float = 0.5

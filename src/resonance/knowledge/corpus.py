@@ -134,11 +134,38 @@ def load_corpus(
         params=[as_of_dt],
     ).to_arrow_table()
     con.register("_k_contrib", contributions.select(["pos", "item_id", "person_id"]))
+    con.register("_k_standing", reactor_standing(con, as_of_dt, model))
     try:
         appreciation = con.sql(_appreciation_sql(model), params=[as_of_dt, as_of_dt, as_of_dt]).to_arrow_table()
     finally:
         con.unregister("_k_contrib")
+        con.unregister("_k_standing")
     return Corpus(contributions=contributions, appreciation=appreciation, as_of=as_of_dt)
+
+
+def reactor_standing(con: duckdb.DuckDBPyConnection, as_of: datetime, model: KnowledgeModel) -> pa.Table:
+    """Who valued it: each named reactor's weight from their eminence (metrics engine), as of a date.
+
+    factor = 1 - s + 2 * s * percentile / 100 with s = `model.reactor_standing` (0.5: from 0.5 for the
+    least to 1.5 for the most eminent); anonymous reactors and stores without metrics count 1.
+    The percentile is the company one of the latest rolling-90-day period ending by `as_of`.
+    """
+    empty = pa.table({"person_id": pa.array([], pa.string()), "factor": pa.array([], pa.float64())})
+    if model.reactor_standing <= 0 or not table_exists(con, "person_percentiles"):
+        return empty
+    period = con.execute(
+        """SELECT max(period) FROM person_percentiles
+           WHERE metric = 'eminence' AND period LIKE 'r90:%' AND try_cast(substr(period, 5) AS DATE) <= ?""",
+        [as_of.date()],
+    ).fetchall()[0][0]
+    if period is None:
+        return empty
+    s = float(model.reactor_standing)
+    return con.sql(
+        """SELECT person_id, 1 - ? + 2 * ? * percentile / 100 AS factor FROM person_percentiles
+           WHERE metric = 'eminence' AND peer_group = 'company' AND period = ?""",
+        params=[s, s, period],
+    ).to_arrow_table()
 
 
 def _appreciation_sql(model: KnowledgeModel) -> str:
@@ -171,8 +198,8 @@ def _appreciation_sql(model: KnowledgeModel) -> str:
         LEFT JOIN identities r ON r.identity = ch.author
         WHERE ch.created <= ?
     )
-    SELECT pos, item_id, time, verb, weight, reactor
-    FROM reactions
+    SELECT pos, item_id, time, verb, weight * coalesce(st.factor, 1.0) AS weight, reactor
+    FROM reactions LEFT JOIN _k_standing st ON st.person_id = reactions.reactor
     WHERE weight <> 0 AND (reactor IS NULL OR reactor <> author)  -- self-reactions do not count
     ORDER BY time
     """

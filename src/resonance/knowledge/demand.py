@@ -199,7 +199,7 @@ def _question_demand(
     # runs on a few dozen questions, not thousands.
     keep = _shortlist(index, person_id, questions, policy.shortlist)
     rows, questions = [rows[k] for k in keep], [questions[k] for k in keep]
-    finder = ExpertFinder(index)
+    finder = ExpertFinder(index, prior_weight=0.0)  # what you know, not how active you are
     scores, contrib = finder.scores(questions)
     me = index.persons.index(person_id)
     askers = names_of(con, {r[5] for r in rows if r[5]})
@@ -321,12 +321,7 @@ def _expertise_fit(index: KnowledgeIndex, person_id: str, questions: list[Questi
     if person_id not in set(index.persons) or not questions:
         return [0.0] * len(questions)
     me = index.persons.index(person_id)
-    saved = index.model
-    index.model = saved.with_(prior_weight=0.0)  # topical fit only: activity is not expertise
-    try:
-        scores, _ = ExpertFinder(index).scores(questions)
-    finally:
-        index.model = saved
+    scores, _ = ExpertFinder(index, prior_weight=0.0).scores(questions)  # topical fit only
     best = np.where(np.isfinite(scores), scores, 0).max(axis=1)
     return [float(scores[i, me] / best[i]) if best[i] > 0 and np.isfinite(scores[i, me]) else 0.0
             for i in range(len(questions))]

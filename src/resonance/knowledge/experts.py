@@ -90,9 +90,13 @@ def query_text(q: Question, tags_in_text: int) -> str:
 class ExpertFinder:
     """Ranks people for questions against a `KnowledgeIndex`."""
 
-    def __init__(self, index: KnowledgeIndex, embedder: object | None = None) -> None:
+    def __init__(
+        self, index: KnowledgeIndex, embedder: object | None = None, prior_weight: float | None = None
+    ) -> None:
         self.index = index
         self.embedder = embedder  # resonance.knowledge.embeddings.Embedder, when the extra is used
+        # Matching demand to a person's knowledge wants topical fit only: callers may switch the prior off.
+        self.prior_weight = index.model.prior_weight if prior_weight is None else prior_weight
 
     def scores(self, questions: Sequence[Question]) -> tuple[np.ndarray, list[np.ndarray]]:
         """Person scores (questions x persons) and, per question, the per-contribution relevance
@@ -121,8 +125,8 @@ class ExpertFinder:
             top = person.max()
             if top > 0:
                 person = person / top
-            if m.prior_weight:
-                person = person + m.prior_weight * idx.activity_prior(when)
+            if self.prior_weight:
+                person = person + self.prior_weight * idx.activity_prior(when)
             if q.asker in person_pos:
                 person[person_pos[q.asker]] = -np.inf
             out[r] = person
@@ -182,6 +186,9 @@ class ExpertFinder:
             return []
         qv = idx.vectorizer.transform([text])
         profile = np.asarray(idx.docs[rows].sum(axis=0)).ravel()
+        # Only distinctive words explain a match: common ones ("help", "question") say nothing.
+        idf = idx.vectorizer.idf_
+        profile = np.where(idf >= np.median(idf), profile, 0.0)
         weights = qv.multiply(profile).tocsr()
         if weights.nnz == 0:
             return []
