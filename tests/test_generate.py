@@ -206,7 +206,9 @@ def test_crm_csvs_reference_each_other_and_link_to_employees(world: Path):
     opps = read_csv(crm / "Opportunity.csv")
     team = read_csv(crm / "OpportunityTeamMember.csv")
     assert list(opps[0]) == ["Id", "AccountId", "Name", "StageName", "Amount", "CloseDate", "OwnerId", "IsClosed",
-                             "IsWon"]
+                             "IsWon", "CreatedDate"]
+    # A deal is opened before it closes; open deals close in the future, but were created in the past.
+    assert all(o["CreatedDate"][:10] < o["CloseDate"] for o in opps)
     user_ids = {u["Id"] for u in users}
     emails = {r["email"] for r in read_csv(world / "directory.csv")}
     assert all(u["Email"].lower() in emails for u in users)

@@ -204,3 +204,32 @@ def test_cli_compute_person_evidence_export_rules(tmp_path):
     own.write_text("[eminence]\ndamping = 0.5\n")
     listing = cli("rules", "--rules", str(own)).stdout
     assert "full_credit_per_reactor = 3.0" in listing and "damping = 0.5  # changed; default 0.85" in listing
+
+
+def test_future_dated_events_open_no_period(store, tmp_path):
+    """Calendars and CRMs hold meetings and close dates ahead of today: they must not
+    create periods that have not happened (the dashboard would open on an empty month)."""
+    import json as _json
+    from datetime import datetime as _dt
+
+    from resonance.ingest import run_ingest
+    from resonance.metrics.pipeline import run_pipeline
+
+    lines = [
+        {"id": "urn:t:1", "type": "Create", "actor": "mailto:ann@acme.example", "published": "2026-03-02T10:00:00Z",
+         "object": {"id": "urn:i:1", "type": "Note", "content": "hello"}},
+        {"id": "urn:t:2", "type": "Like", "actor": "mailto:bob@acme.example", "published": "2026-03-03T10:00:00Z",
+         "object": "urn:i:1"},
+        {"id": "urn:t:3", "type": "Like", "actor": "mailto:cy@acme.example", "published": "2099-01-01T10:00:00Z",
+         "object": "urn:i:1"},
+    ]
+    path = tmp_path / "future.ndjson"
+    path.write_text("\n".join(_json.dumps(x) for x in lines) + "\n")
+    run_ingest(store.con, "as2", [path])
+    summary = run_pipeline(store.con, periods=["month"], as_of=_dt(2026, 3, 31))
+    assert summary["as_of"].startswith("2026-03-31")
+    labels = [r[0] for r in store.con.execute("SELECT DISTINCT period FROM metric_periods").fetchall()]
+    assert labels == ["2026-03"]
+    run_pipeline(store.con, periods=["month"])  # default: now — 2099 is still in the future
+    last = store.con.execute("SELECT max(period_end) FROM metric_periods").fetchall()[0][0]
+    assert last.year < 2099

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -54,6 +55,10 @@ def compute(
         ),
     ] = None,
     rules: RulesOption = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Ignore everything dated after this (YYYY-MM-DD[THH:MM]) [default: now]."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Compute every metric (Activity, Reaction, Eminence, Network, Knowledge value, personas,
@@ -63,6 +68,10 @@ def compute(
     if engine not in ("duckdb", "spark"):
         fail(f"unknown engine {engine!r}; use duckdb or spark")
     loaded = _rules(rules)
+    try:
+        cutoff = datetime.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        fail(f"--as-of expects YYYY-MM-DD or YYYY-MM-DDTHH:MM, got {as_of!r}")
     with store_for(db) as store:
         try:
             with Progress(
@@ -85,6 +94,7 @@ def compute(
                     rules=loaded,
                     progress=show,
                     spark_master=spark_master,
+                    as_of=cutoff,
                 )
         except PeriodError as exc:
             fail(str(exc))

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
@@ -118,6 +118,7 @@ def run_pipeline(
     progress: Progress | None = None,
     spark_master: str | None = None,
     spark_session: Any = None,
+    as_of: datetime | None = None,
 ) -> dict[str, Any]:
     """Compute every metric for the chosen periods and write the metric tables.
 
@@ -126,6 +127,9 @@ def run_pipeline(
     range. `engine`: 'duckdb' (in the store) or 'spark' (local[2], or
     `spark_master`; `spark_session` reuses an existing session). Returns a summary:
     run_id, engine, periods, people, rows written per table, seconds per stage.
+    `as_of`: nothing dated after it counts (default: now, UTC; or `[periods] as_of`
+    in the rules) — calendars and CRMs hold future meetings and close dates, which
+    must not open periods that have not happened yet.
     """
     rules = rules if rules is not None else load_rules()
     ensure_metric_tables(con)
@@ -142,7 +146,9 @@ def run_pipeline(
     try:
         eng = make_engine(con, engine, spark_master=spark_master, spark_session=spark_session)
         timings["start_engine"] = round(time.perf_counter() - started, 3)
-        outputs, chosen = _compute(eng, periods, rules, progress, timings)
+        cutoff = as_of or _rules_as_of(rules) or datetime.now(UTC).replace(tzinfo=None)
+        summary["as_of"] = cutoff.isoformat()
+        outputs, chosen = _compute(eng, periods, rules, progress, timings, cutoff)
         summary["periods"] = len(chosen)
         summary["period_types"] = sorted({p.type for p in chosen})
         if chosen:
@@ -189,12 +195,18 @@ def _step(progress: Progress | None, stage: str) -> None:
         progress(stage, STAGES.index(stage), len(STAGES))
 
 
+def _rules_as_of(rules: dict[str, Any]) -> datetime | None:
+    value = rules.get("periods", {}).get("as_of")
+    return datetime.fromisoformat(str(value)) if value else None
+
+
 def _compute(
     eng: Engine,
     period_specs: Sequence[str] | None,
     rules: dict[str, Any],
     progress: Progress | None,
     timings: dict[str, float],
+    as_of: datetime,
 ) -> tuple[dict[str, ibis.Table], list[Period]]:
     """Run every stage; returns the materialised output tables by store table name, and the periods."""
     clock = [time.perf_counter()]
@@ -206,6 +218,7 @@ def _compute(
 
     _step(progress, "resolve")
     events, items, identities, people = (eng.input(n) for n in ("events", "items", "identities", "people"))
+    events = events.filter(events.time <= ibis.literal(as_of, type="timestamp"))
     people = eng.materialize(people, "people")
     contrib = eng.materialize(resolve.contributions(events, items, identities, rules), "contrib")
     react = eng.materialize(resolve.reactions(events, items, identities, rules), "react")

@@ -51,19 +51,24 @@ def write(world: Any, out: Path, progress: Any) -> dict[str, Any]:
         truth.contact_alias(ci, "crm", email)
     opps = [
         [o.id, cust.accounts[o.account].id, o.name, o.stage, f"{o.amount:.2f}", o.close.isoformat(),
-         c.crm_ids[o.owner], str(o.is_closed).lower(), str(o.is_won).lower()]
+         c.crm_ids[o.owner], str(o.is_closed).lower(), str(o.is_won).lower(), f"{o.created.isoformat()}T09:00:00Z"]
         for o in cust.opportunities
     ]
-    team = [[o.id, c.crm_ids[p], role] for o in cust.opportunities for p, role in o.team]
+    # Team members join when the deal is opened (Salesforce exports carry CreatedDate on both).
+    team = [
+        [o.id, c.crm_ids[p], role, f"{o.created.isoformat()}T09:00:00Z"]
+        for o in cust.opportunities for p, role in o.team
+    ]
     counts = {
         "User.csv": _write(folder / "User.csv", ["Id", "Email", "Name"], users),
         "Account.csv": _write(folder / "Account.csv", ["Id", "Name", "Industry", "OwnerId"], accounts),
         "Contact.csv": _write(folder / "Contact.csv", ["Id", "AccountId", "Email", "Name", "Title"], contacts),
         "Opportunity.csv": _write(
             folder / "Opportunity.csv",
-            ["Id", "AccountId", "Name", "StageName", "Amount", "CloseDate", "OwnerId", "IsClosed", "IsWon"], opps),
+            ["Id", "AccountId", "Name", "StageName", "Amount", "CloseDate", "OwnerId", "IsClosed", "IsWon",
+             "CreatedDate"], opps),
         "OpportunityTeamMember.csv": _write(
-            folder / "OpportunityTeamMember.csv", ["OpportunityId", "UserId", "TeamMemberRole"], team),
+            folder / "OpportunityTeamMember.csv", ["OpportunityId", "UserId", "TeamMemberRole", "CreatedDate"], team),
     }
     progress("crm", 1, 1)
     won = sum(o.is_won for o in cust.opportunities)
