@@ -48,7 +48,7 @@ class IngestReport:
             "ingested": self.ingested,
             "duplicates": self.duplicates,
             "rejected": self.rejected,
-            "reasons": dict(self.counts.reasons.most_common()),
+            "reasons": dict(sorted(self.counts.reasons.items(), key=lambda kv: (-kv[1], kv[0]))),  # stable order
             "by_table": {
                 table: {
                     "ingested": self.counts.ingested.get(table, 0),
