@@ -16,6 +16,7 @@ Needs `pip install perceval` (the `bench` extra). Appends to benchmarks/RESULTS.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import shutil
 import sys
@@ -112,10 +113,11 @@ def main() -> None:
     print("\n".join(lines))
     if not args.no_append:
         stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        load = f"load average {os.getloadavg()[0]:.1f} (shared 2-CPU machine)"
         with open(ROOT / "benchmarks" / "RESULTS.md", "a", encoding="utf-8") as f:
             f.write(f"\n## email vs Perceval — {stamp}\n\n"
                     f"Input `{args.mbox.name}` ({args.mbox.stat().st_size / 1e6:.1f} MB), best of {args.repeat}, "
-                    f"Python {platform.python_version()}, {platform.machine()}.\n\n```\n"
+                    f"Python {platform.python_version()}, {platform.machine()}, {load}.\n\n```\n"
                     + "\n".join(lines) + "\n```\n")
 
 

@@ -65,15 +65,18 @@ print(json.dumps(result))
 """
 
 
-def child(code: str, *args: str) -> tuple[dict, float]:
-    """Run `code` in a fresh interpreter; returns its JSON output and its peak RSS in MB."""
+def child(code: str, *args: str) -> tuple[dict, float, float]:
+    """Run `code` in a fresh interpreter; returns its JSON output, its peak RSS in MB and its CPU seconds
+    (user + system: on a shared machine CPU time says more than wall time)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
     proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, check=False)
     if proc.returncode != 0:
         raise SystemExit(proc.stderr)
-    # The largest child so far: the generation child runs first, so this is its peak.
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return json.loads(proc.stdout.strip().splitlines()[-1]), peak / 1024
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    # ru_maxrss is the largest child so far: the generation child runs first, so this is its peak.
+    return json.loads(proc.stdout.strip().splitlines()[-1]), after.ru_maxrss / 1024, cpu
 
 
 def size_mb(folder: Path) -> float:
@@ -94,28 +97,32 @@ def main() -> None:
         out = Path(tmp) / "scale"
         opts = {"people": args.people, "days": args.days, "events": args.events, "formats": ["as2"],
                 "out": str(out)}
-        result, rss = child(CHILD_GENERATE, json.dumps(opts))
+        load = os.getloadavg()[0]
+        result, rss, cpu = child(CHILD_GENERATE, json.dumps(opts))
         events = result["files"]["activity.ndjson"]["records"]
         lines.append(
-            f"AS2 {events:,} events, {args.people:,} people, {args.days} days: {result['seconds']:.1f} s, "
-            f"{events / result['seconds']:,.0f} events/s, {size_mb(out):,.0f} MB written, peak RSS {rss:,.0f} MB"
+            f"AS2 {events:,} events, {args.people:,} people, {args.days} days: {result['seconds']:.1f} s wall, "
+            f"{cpu:.1f} s CPU, {events / result['seconds']:,.0f} events/s, {size_mb(out):,.0f} MB written, "
+            f"peak RSS {rss:,.0f} MB (load average {load:.1f})"
         )
         print(lines[-1], flush=True)
     if args.demo:
         with tempfile.TemporaryDirectory(prefix="resonance-demo-") as tmp:
             out = Path(tmp) / "demo"
             opts = {"people": 2000, "days": 365, "events": None, "formats": list(FORMATS), "out": str(out)}
-            gen, _ = child(CHILD_GENERATE, json.dumps(opts))
+            load = os.getloadavg()[0]
+            gen, _, gen_cpu = child(CHILD_GENERATE, json.dumps(opts))
             files = ", ".join(f"{k} {v.get('records', 0):,}" for k, v in gen["files"].items())
             lines.append(f"demo size generate (2,000 people, 365 days, {', '.join(FORMATS)}): "
-                         f"{gen['seconds']:.1f} s, {size_mb(out):,.0f} MB ({files})")
+                         f"{gen['seconds']:.1f} s wall, {gen_cpu:.1f} s CPU, {size_mb(out):,.0f} MB ({files}) "
+                         f"(load average {load:.1f})")
             print(lines[-1], flush=True)
             started = time.perf_counter()
-            ing, _ = child(CHILD_INGEST, str(out))
+            ing, _, ing_cpu = child(CHILD_INGEST, str(out))
             total = time.perf_counter() - started
             detail = ", ".join(f"{k} {v['seconds']:.1f} s ({v['ingested']:,} rows, {v['rejected']} rejected)"
                                for k, v in ing.items())
-            lines.append(f"demo size ingest: {total:.1f} s wall incl. start-up; {detail}")
+            lines.append(f"demo size ingest: {total:.1f} s wall, {ing_cpu:.1f} s CPU incl. start-up; {detail}")
             print(lines[-1], flush=True)
     if not args.no_append:
         stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import sys
 import tempfile
 import time
@@ -175,8 +176,10 @@ def main() -> None:
     print("\n".join(lines))
     if not args.no_append:
         stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        load = f"load average {os.getloadavg()[0]:.1f} (shared 2-CPU machine)"
         with open(ROOT / "benchmarks" / "RESULTS.md", "a", encoding="utf-8") as f:
-            f.write(f"\n## identity resolution vs truth — {stamp}\n\n```\n" + "\n".join(lines) + "\n```\n")
+            f.write(f"\n## identity resolution vs truth — {stamp}\n\n`python benchmarks/identity.py`, {load}.\n\n```\n"
+                    + "\n".join(lines) + "\n```\n")
 
 
 if __name__ == "__main__":

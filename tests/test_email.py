@@ -116,3 +116,21 @@ def test_gzip_and_plain_give_the_same_rows(store, data_dir, tmp_path: Path):
 def test_missing_path_is_a_clear_error(store, tmp_path: Path):
     with pytest.raises(SourceError, match="no such file"):
         run_ingest(store.con, "email", [tmp_path / "nope.mbox"])
+
+
+def test_list_sender_without_reply_to_gets_a_stable_name_key(store, tmp_path: Path):
+    mbox = tmp_path / "list.mbox"
+    mbox.write_text(
+        "From list@lists.example Mon Mar  2 09:00:00 2026\n"
+        "From: Jane Doe via Kafka-users <kafka-users@lists.example>\n"
+        "To: kafka-users@lists.example\n"
+        "List-Id: Kafka users <kafka-users.lists.example>\n"
+        "List-Post: <mailto:kafka-users@lists.example>\n"
+        "Subject: Rotation\nDate: Mon, 02 Mar 2026 10:00:00 +0000\nMessage-ID: <l1@x>\n\nHello\n"
+    )
+    run_ingest(store.con, "email", [mbox])
+    run_ingest(store.con, "email", [mbox])
+    assert rows(store, "SELECT author, container, extra->>'sender_from' FROM items") == [
+        ("listname:kafka-users.lists.example/jane doe", "kafka-users.lists.example", "display-name")]
+    assert rows(store, "SELECT person_id, display_name FROM people") == [
+        ("listname:kafka-users.lists.example/jane doe", "Jane Doe")]

@@ -371,13 +371,32 @@ def test_identity_truth_covers_every_alias_written(world: Path):
     assert all(emails[x["person_a"]] != emails[x["person_b"]] for x in lookalikes)
 
 
+def test_generate_command_line(tmp_path: Path):
+    def generate_cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "resonance", "generate", "--out", str(tmp_path / "out"), *args],
+                              capture_output=True, text=True, timeout=300)
+
+    ok = generate_cli("--people", "40", "--days", "10", "--seed", "5", "--end", "2026-01-31",
+                      "--formats", "as2,directory", "--json")
+    assert ok.returncode == 0, ok.stderr
+    manifest = json.loads(ok.stdout)
+    assert manifest["people"] == 40 and manifest["end"] == "2026-01-31" and manifest["start"] == "2026-01-22"
+    assert set(manifest["files"]) == {"directory.csv", "activity.ndjson"}
+    assert manifest["files"]["activity.ndjson"]["records"] == 40 * 10 * 3 // 10
+    assert (tmp_path / "out" / "truth" / "identities.csv").exists()
+    bad_format = generate_cli("--formats", "fax")
+    assert bad_format.returncode != 0 and "unknown format" in bad_format.stderr
+    bad_end = generate_cli("--end", "31/01/2026")
+    assert bad_end.returncode != 0 and "YYYY-MM-DD" in bad_end.stderr
+
+
 # --- resonance demo ------------------------------------------------------------------------------
 @pytest.mark.slow
 def test_demo_no_serve_end_to_end_then_reuses(tmp_path: Path):
-    def demo() -> subprocess.CompletedProcess:
+    def demo(days: str = "60") -> subprocess.CompletedProcess:
         return subprocess.run(
             [sys.executable, "-m", "resonance", "demo", "--dir", str(tmp_path / "data"), "--db",
-             str(tmp_path / "demo.duckdb"), "--people", "150", "--days", "60", "--no-serve"],
+             str(tmp_path / "demo.duckdb"), "--people", "150", "--days", days, "--no-serve"],
             capture_output=True, text=True, timeout=600, cwd=tmp_path,
         )
 
@@ -405,3 +424,8 @@ def test_demo_no_serve_end_to_end_then_reuses(tmp_path: Path):
         assert store.con.execute("SELECT count(*) FROM ingest_runs").fetchall()[0][0] == len(runs)
     finally:
         store.close()
+
+    # Another company into the same store would mix two companies: refused, nothing touched.
+    other = demo(days="30")
+    assert other.returncode != 0 and "different synthetic company" in other.stderr
+    assert json.loads((tmp_path / "data" / "manifest.json").read_text())["options"]["days"] == 60

@@ -68,7 +68,7 @@ def generate(
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same bytes.")] = 42,
     end: Annotated[str | None, typer.Option(help=f"Last day, YYYY-MM-DD [default {DEFAULT_END}].")] = None,
     events: Annotated[
-        int | None, typer.Option(help="Activity Streams events to write [default people × days × 0.5].", min=1)
+        int | None, typer.Option(help="Activity Streams events to write [default people × days × 0.3].", min=1)
     ] = None,
     formats: Annotated[
         str | None, typer.Option(help=f"Comma-separated subset of: {', '.join(FORMATS)} [default all].")

@@ -22,7 +22,9 @@ from resonance.generate.company import Company, build_company, window
 from resonance.generate.customers import Customers, build_customers
 from resonance.generate.truth import Truth
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 3
+"""Bumped whenever the same options produce different files: `resonance demo` reuses a data
+folder only when its manifest has this version and the same options."""
 DEFAULT_END = date(2026, 10, 31)
 """A fixed default end date, so that the same seed gives the same files on any day."""
 FORMATS = ("directory", "as2", "slack", "email", "calendar", "crm", "scim")
@@ -43,7 +45,7 @@ class GenerateOptions:
     days: int = 365
     seed: int = 42
     end: date = DEFAULT_END
-    events: int | None = None        # AS2 events; default people × days × 0.5
+    events: int | None = None        # AS2 events; default people × days × 0.3
     formats: tuple[str, ...] = FORMATS
 
     def resolved_events(self) -> int:

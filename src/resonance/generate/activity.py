@@ -39,7 +39,7 @@ NOTE, ARTICLE, DOCUMENT, QUESTION, ANSWER, COMMENT = range(6)
 AS2_TYPES = ("Note", "Article", "Document", "Question", "Answer", "Comment")
 ITEM_PATHS = ("posts", "articles", "files", "questions", "answers", "comments")
 
-DEFAULT_EVENTS_PER_PERSON_DAY = 0.5
+DEFAULT_EVENTS_PER_PERSON_DAY = 0.3
 SLICE_MAX_EVENTS = 200_000
 POOL_DAYS = 45
 POOL_MAX = 400_000
@@ -442,7 +442,11 @@ class ActivityGenerator:
             pool.add(x)
         pool.prune(end)
         if len(pool):
-            self.seen.drop_below(int(pool.no.min()) * 8 * c.n)
+            oldest = int(pool.no.min())
+            self.seen.drop_below(oldest * 8 * c.n)
+            # Questions that left the pool are never answered again: forget whether they were accepted.
+            if len(self.accepted) > 4 * len(pool):
+                self.accepted = {q for q in self.accepted if q >= oldest}
         return out
 
     # -- creates -----------------------------------------------------------------------------------

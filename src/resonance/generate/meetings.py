@@ -17,7 +17,7 @@ from resonance.generate.customers import day_epoch, local_time
 from resonance.generate.sampling import PeopleSampler
 from resonance.generate.seeds import stream
 
-MEETINGS_PER_PERSON_DAY = 0.012
+MEETINGS_PER_PERSON_DAY = 0.008
 
 
 @dataclass(slots=True)
@@ -36,7 +36,7 @@ def is_workday(d: date) -> bool:
 
 
 def team_series(company: Company) -> list[Meeting]:
-    """A weekly meeting for every manager with their direct reports, all window long."""
+    """A fortnightly meeting for every manager with their direct reports, all window long."""
     rng = stream(company.seed, "team-meetings")
     out: list[Meeting] = []
     first_monday = company.start + timedelta(days=(7 - company.start.weekday()) % 7)
@@ -54,8 +54,8 @@ def team_series(company: Company) -> list[Meeting]:
         out.append(Meeting(
             uid=f"team-{company.ids[m]}@{company.domain}", start=local_time(company, m, day, hour),
             minutes=int(rng.choice([30, 45, 60])), organizer=m, attendees=reports_of.get(m, []),
-            summary=f"{company.first[m]}'s team weekly ({team_name})",
-            rrule=f"FREQ=WEEKLY;UNTIL={until}",
+            summary=f"{company.first[m]}'s team sync ({team_name})",
+            rrule=f"FREQ=WEEKLY;INTERVAL=2;UNTIL={until}",
         ))
     return out
 

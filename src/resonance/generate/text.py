@@ -7,6 +7,8 @@ no Python string work per text.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -81,10 +83,22 @@ class Text:
 
     def title(self, rng: np.random.Generator, topic: np.ndarray, openers: tuple[str, ...],
               suffix: str = "") -> pa.Array:
+        """An opener and 2-4 distinct words of the topic, e.g. "Notes on kafka partition lineage"."""
         m = len(topic)
         opener = pa.array(openers).take(pa.array(rng.integers(len(openers), size=m)))
-        words = self.phrase(rng, topic, rng.integers(2, 5, size=m), topic_share=0.8)
-        return _join(opener, " ", words, suffix)
+        t = topic.astype(np.int64)
+        size = self.word_len[t]
+        count = np.minimum(rng.integers(2, 5, size=m), size)
+        # Distinct words: a random start and a random stride coprime with the vocabulary size.
+        first = rng.integers(0, 1 << 30, size=m) % size
+        stride = np.array([_coprime_stride(int(n), int(r)) for n, r in zip(size.tolist(),
+                                                                             rng.integers(1, 1 << 30, size=m).tolist(),
+                                                                             strict=True)], dtype=np.int64)
+        owner = np.repeat(np.arange(m), count)
+        step = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+        idx = self.word_off[t[owner]] + (first[owner] + step * stride[owner]) % size[owner]
+        lists = _lists(np.concatenate(([0], np.cumsum(count))), self.words.take(pa.array(idx)))
+        return _join(opener, " ", pc.binary_join(lists, " "), suffix)
 
     def tag_json(self, rng: np.random.Generator, topic: np.ndarray) -> pa.Array:
         """A JSON array of 1-3 distinct tags of each item's topic, e.g. `["kafka","etl"]`."""
@@ -97,6 +111,17 @@ class Text:
         idx = self.tag_off[t[owner]] + (first[owner] + step) % self.tag_len[t[owner]]
         lists = _lists(np.concatenate(([0], np.cumsum(count))), self.quoted_tags.take(pa.array(idx)))
         return _join("[", pc.binary_join(lists, ","), "]")
+
+
+def _coprime_stride(n: int, r: int) -> int:
+    """A stride in [1, n) coprime with n (so stepping visits distinct words), from a random r."""
+    if n <= 2:
+        return 1
+    for k in range(n - 1):
+        s = 1 + (r + k) % (n - 1)
+        if math.gcd(s, n) == 1:
+            return s
+    return 1
 
 
 def person_strings(company: Company) -> dict[str, pa.Array]:

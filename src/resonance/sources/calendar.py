@@ -115,12 +115,13 @@ class CalendarSource(Source):
         for component in cal.walk("VEVENT"):
             uid = str(component.get("UID") or "").strip()
             line = lines.get(uid, 1)
-            raw = component.to_ical().decode("utf-8", "replace")
             if not uid:
+                raw = component.to_ical().decode("utf-8", "replace")  # only for the quarantine
                 out.reject(name, _line_of(text, raw), "UID", "meeting without UID", raw)
                 continue
             if component.get("DTSTART") is None:
-                out.reject(name, line, "DTSTART", "meeting without DTSTART", raw)
+                out.reject(name, line, "DTSTART", "meeting without DTSTART",
+                           component.to_ical().decode("utf-8", "replace"))
                 continue
             if component.get("RRULE") or component.get("RDATE") or component.get("RECURRENCE-ID"):
                 recurring.add(uid)
@@ -298,10 +299,14 @@ _UID_LINE = re.compile(r"^UID[;:](?:[^:\r\n]*:)?(.*)$", re.MULTILINE)
 
 
 def _uid_lines(text: str) -> dict[str, int]:
-    """UID -> the line it is on, so quarantine rows point into the file."""
+    """UID -> the line it is on, so quarantine rows point into the file (one pass: newlines
+    are counted between consecutive UIDs only)."""
     lines: dict[str, int] = {}
+    line, last = 1, 0
     for m in _UID_LINE.finditer(text):
-        lines.setdefault(m.group(1).strip(), text.count("\n", 0, m.start()) + 1)
+        line += text.count("\n", last, m.start())
+        last = m.start()
+        lines.setdefault(m.group(1).strip(), line)
     return lines
 
 

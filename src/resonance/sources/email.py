@@ -783,9 +783,11 @@ def _parse_into(
     if m:
         parent = "mid:" + m.group(1).decode("utf-8", "replace")
     else:
-        refs = _MSGID_B.findall(headers.get(b"references", b""))
-        if refs:
-            parent = "mid:" + refs[-1].decode("utf-8", "replace")
+        refs = headers.get(b"references", b"")
+        last = _MSGID_B.search(refs, refs.rfind(b"<")) if refs else None  # only the last id matters
+        found = [last.group(1)] if last else _MSGID_B.findall(refs)  # (a broken last id: look at all)
+        if found:
+            parent = "mid:" + found[-1].decode("utf-8", "replace")
     if parent == "mid:" + msgid:
         parent = None
     out.msgid.append(msgid)

@@ -1,6 +1,6 @@
 """Meetings as one iCalendar file (`calendar.ics`, RFC 5545).
 
-- Weekly team meetings of every manager with their reports (`RRULE:FREQ=WEEKLY`).
+- Fortnightly team meetings of every manager with their reports (`RRULE:FREQ=WEEKLY;INTERVAL=2`).
 - Ad-hoc meetings, day by day (`meetings.day_meetings`, the same meetings AS2 kudos
   point to as `ical:<UID>`).
 - Customer meetings of deal teams with customer contacts (external attendees at the

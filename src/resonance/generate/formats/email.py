@@ -28,7 +28,7 @@ from resonance.generate.sampling import daily_samplers
 from resonance.generate.seeds import stream
 from resonance.generate.text import Text
 
-MAIL_PER_PERSON_DAY = 0.025
+MAIL_PER_PERSON_DAY = 0.02
 REPLY_SHARE = 0.35
 THREAD_DAYS = 5
 

@@ -43,6 +43,7 @@ def write(world: Any, out: Path, progress: Any) -> dict[str, Any]:
         for p in range(c.n):
             user_name = world.aliases.scim_username(p)
             truth.alias(p, "scim", c.scim_ids[p], "scim")
+            truth.alias(p, "scim", c.ids[p], "hr")  # employeeNumber
             truth.alias(p, "scim", user_name)
             truth.alias(p, "scim", c.emails[p])
             city, country, *_ = c.locations[int(c.location[p])]

@@ -29,7 +29,7 @@ from resonance.generate.sampling import daily_samplers
 from resonance.generate.seeds import stream, unique_codes
 from resonance.generate.text import Text
 
-CHAT_PER_PERSON_DAY = 0.05
+CHAT_PER_PERSON_DAY = 0.03
 DEPT_SHORT = {"Engineering": "eng", "Product": "product", "Sales": "sales", "Marketing": "mktg", "Support": "support",
               "Customer Success": "cs", "Finance": "finance", "People": "people", "Legal": "legal", "IT": "it"}
 MAX_CUSTOMER_CHANNELS = 20
