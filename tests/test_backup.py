@@ -151,3 +151,20 @@ def server_jobs(db: Path) -> list[dict]:
     out = resonance("jobs", "--db", str(db), "--json", "--limit", "100")
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
+
+
+def test_compact_rewrites_the_file_with_every_table_identical(tmp_path):
+    import shutil
+
+    from resonance.store.compact import compact_store
+
+    store = open_store(tmp_path / "s.duckdb")
+    fill(store, metrics=False)
+    store.con.execute("DELETE FROM events WHERE verb = 'View'")
+    store.close()
+    shutil.copy(tmp_path / "s.duckdb", tmp_path / "copy.duckdb")
+    before, after = compact_store(tmp_path / "copy.duckdb")
+    assert after <= before
+    original = open_store(tmp_path / "s.duckdb")
+    assert_same_store(original, tmp_path / "copy.duckdb")
+    original.close()

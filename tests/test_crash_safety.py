@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -115,3 +116,71 @@ def test_sigkill_during_ingest_then_rerun_gives_exact_counts(tmp_path):
             "SELECT status, count(*) FROM ingest_runs GROUP BY 1").fetchall())
         assert set(statuses) <= {"done", "interrupted"} and statuses.get("done", 0) >= 1
         assert statuses.get("interrupted", 0) >= 1
+
+
+def _metric_counts(con) -> dict[str, int]:
+    from resonance.metrics.tables import EVENT_TABLES, PERIOD_TABLES
+
+    present = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    return {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] if t in present else 0
+            for t in (*PERIOD_TABLES, *EVENT_TABLES, "metric_periods")}
+
+
+def test_sigkill_during_compute_leaves_old_or_new_results_then_rerun_matches(tmp_path):
+    corpus = tmp_path / "corpus"
+    write_as2_corpus(corpus, files=3, per_file=1500)
+    base = tmp_path / "base.duckdb"
+    subprocess.run(_ingest_cmd(corpus, base), check=True, capture_output=True, env=_env(), timeout=300)
+    compute = lambda db: [sys.executable, "-m", "resonance", "compute", "--db", str(db),  # noqa: E731
+                          "--period", "month", "--period", "week", "--json"]
+    reference_db = tmp_path / "reference.duckdb"
+    shutil.copy(base, reference_db)
+    started = time.monotonic()
+    subprocess.run(compute(reference_db), check=True, capture_output=True, env=_env(), timeout=300)
+    window = time.monotonic() - started
+    ref = open_store(reference_db)
+    reference = _metric_counts(ref.con)
+    core = {t: ref.con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in COUNTED}
+    ref.close()
+    assert reference["person_metrics"] > 1000
+    empty = dict.fromkeys(reference, 0)
+
+    db = tmp_path / "crash.duckdb"
+    shutil.copy(base, db)
+    rng = random.Random(int(os.environ.get("RESONANCE_CRASH_SEED", "20260302")))
+    killed = attempts = 0
+    while killed < 10:
+        attempts += 1
+        assert attempts <= 30, "could not kill a compute mid-run often enough"
+        t0 = time.monotonic()
+        proc = subprocess.Popen(compute(db), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env())
+        time.sleep(rng.uniform(0.2, window))
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            killed += 1
+        else:
+            window = max(0.3, min(window, time.monotonic() - t0) * 0.9)
+        proc.wait(timeout=60)
+        store = open_store(db)
+        try:
+            state = _metric_counts(store.con)
+            assert state in (empty, reference), f"partial compute left behind: {state}"
+            if "metric_runs" in {r[0] for r in store.con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}:
+                running = store.con.execute("SELECT count(*) FROM metric_runs WHERE status = 'running'").fetchall()
+                assert running == [(0,)]
+            assert {t: store.con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in COUNTED} == core
+        finally:
+            store.close()
+    subprocess.run(compute(db), check=True, capture_output=True, env=_env(), timeout=300)
+    store = open_store(db)
+    try:
+        assert _metric_counts(store.con) == reference
+        store.con.execute(f"ATTACH '{reference_db}' AS ref (READ_ONLY)")
+        worst = store.con.execute(
+            """SELECT max(abs(a.value - b.value) / (1 + abs(b.value))), count(*) FROM person_metrics a
+               JOIN ref.person_metrics b USING (period, person_id, metric)""").fetchall()[0]
+        assert worst[1] == reference["person_metrics"] and worst[0] < 1e-6
+        statuses = dict(store.con.execute("SELECT status, count(*) FROM metric_runs GROUP BY 1").fetchall())
+        assert statuses.get("interrupted", 0) >= 1 and statuses.get("done", 0) >= 1
+    finally:
+        store.close()

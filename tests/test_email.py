@@ -134,3 +134,20 @@ def test_list_sender_without_reply_to_gets_a_stable_name_key(store, tmp_path: Pa
         ("listname:kafka-users.lists.example/jane doe", "kafka-users.lists.example", "display-name")]
     assert rows(store, "SELECT person_id, display_name FROM people") == [
         ("listname:kafka-users.lists.example/jane doe", "Jane Doe")]
+
+
+def test_an_unquoted_from_line_in_a_body_is_not_a_new_message(store, tmp_path: Path):
+    mbox = tmp_path / "mboxo.mbox"
+    mbox.write_text(
+        "From dana@acme.example Mon Mar  2 09:00:00 2026\n"
+        "From: dana@acme.example\nTo: fox@acme.example\nSubject: Notes\n"
+        "Date: Mon, 02 Mar 2026 10:00:00 +0000\nMessage-ID: <n1@x>\n\n"
+        "Minutes:\n\nFrom the start we agreed on weekly rotations.\n\n"
+        "From - Tue Mar 03 09:00:00 2026\n"
+        "From: fox@acme.example\nTo: dana@acme.example\nSubject: Re: Notes\n"
+        "Date: Tue, 03 Mar 2026 09:00:00 +0000\nMessage-ID: <n2@x>\n\nThanks\n"
+    )
+    report = run_ingest(store.con, "email", [mbox])
+    assert report.rejected == 0
+    assert rows(store, "SELECT native_id, text FROM items ORDER BY created") == [
+        ("n1@x", "Minutes:\n\nFrom the start we agreed on weekly rotations."), ("n2@x", "Thanks")]

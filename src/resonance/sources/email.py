@@ -267,6 +267,7 @@ def _single_message(file: Path) -> Iterator[tuple[int, bytes, int, int]]:
 
 
 _FROM_ = np.frombuffer(b"From ", np.uint8)
+_ENVELOPE = re.compile(rb"From [^ \t\n]*[ \t]+(?:[A-Za-z]{3},? +)?[A-Za-z]{3} +\d{1,2} +\d{1,2}:\d\d")
 
 
 def _message_starts(data: bytes, first_line: int) -> tuple[list[int], list[int]]:
@@ -284,6 +285,11 @@ def _message_starts(data: bytes, first_line: int) -> tuple[list[int], list[int]]
     if data.startswith(b"From "):
         starts.insert(0, 0)
         lines.insert(0, first_line)
+    # A body line "From the start, ..." that a writer forgot to quote as ">From" is no
+    # boundary: an envelope line carries a sender and a ctime date ("From a@b Mon Mar  2 09:00:00 2026").
+    keep = [i for i, start in enumerate(starts) if _ENVELOPE.match(data, start)]
+    if len(keep) < len(starts):
+        starts, lines = [starts[i] for i in keep], [lines[i] for i in keep]
     return starts, lines
 
 

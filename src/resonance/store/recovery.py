@@ -15,10 +15,14 @@ import duckdb
 
 from resonance.store.people import link_plus_addresses, refresh_people
 
+OTHER_RUN_TABLES = ("metric_runs",)
+"""Run logs of other components with the same `status`/`finished_at`/`error` columns
+(metrics: a compute writes its results in one transaction, so only the log can lag)."""
+
 
 def recover_after_crash(con: duckdb.DuckDBPyConnection) -> int:
-    """Mark ingest runs left `running` by a dead process as `interrupted`, and
-    bring `people` up to date with the batches they committed.
+    """Mark ingest and compute runs left `running` by a dead process as `interrupted`,
+    and bring `people` up to date with the batches they committed.
 
     Only call this from the process that holds the store for writing and has
     no ingest of its own in flight (`open_store` does, on the first open).
@@ -35,6 +39,15 @@ def recover_after_crash(con: duckdb.DuckDBPyConnection) -> int:
         if rows:  # what the interrupted run would have done after its last batch
             link_plus_addresses(con)
             refresh_people(con)
+        for table in OTHER_RUN_TABLES:
+            if con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main'",
+                           [table]).fetchall()[0][0]:
+                con.execute(
+                    f"""UPDATE {table}
+                        SET status = 'interrupted', finished_at = coalesce(finished_at, now()::TIMESTAMP),
+                            error = coalesce(error, 'the process stopped before the run finished')
+                        WHERE status = 'running'"""
+                )
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
