@@ -161,3 +161,24 @@ def test_votes_latest_wins_and_rules(kstore, ids, rules):
         vote(con, voter, "social:none", 1, rules)
     assert exc.value.status == 404
     assert rows(kstore, "SELECT count(*) FROM kudos_audit WHERE action = 'vote'")[0][0] == 2
+
+
+def test_declined_consent_and_forget(kstore, ids, rules):
+    from resonance.privacy.consent import set_consent
+    from resonance.privacy.forget import forget_person
+
+    con = kstore.con
+    set_consent(con, "hr:E04", "kudos", False, changed_by="liam", via="tests")
+    with pytest.raises(KudosError, match="chosen not to receive kudos"):
+        give_kudos(con, "hr:E09", "hr:E04", rules, now=NOW)
+    from resonance.kudos.links import link_key, meeting_links
+
+    found = meeting_links(con, link_key(con, None), ids["customer_meeting"], "https://r.example", rules)
+    assert "hr:E04" not in {x["receiver_id"] for x in found["links"]}
+    # The right to be forgotten reaches the kudos tables: messages gone, people pseudonymised.
+    give_kudos(con, "hr:E09", "hr:E10", rules, message="Omar saved the Globex call", now=NOW)
+    vote(con, "hr:E10", "social:item000", 1, rules, now=NOW)
+    forget_person(con, "hr:E10", done_by="tests", recompute=False)
+    assert rows(kstore, "SELECT message, receiver_id LIKE 'forgotten:%' FROM kudos") == [(None, True)]
+    assert rows(kstore, "SELECT count(*) FROM item_votes WHERE voter_id = 'hr:E10'") == [(0,)]
+    assert rows(kstore, "SELECT count(*) FROM kudos_audit WHERE detail::VARCHAR LIKE '%E10%'") == [(0,)]

@@ -15,7 +15,7 @@ import duckdb
 
 from resonance.kudos.context import meeting_participants
 from resonance.kudos.operations import utcnow
-from resonance.privacy.consent import opted_out_people
+from resonance.privacy.consent import consent_granted, opted_out_people
 
 COLLEAGUE_COLUMNS = "person_id, display_name, title, department, location"
 
@@ -154,7 +154,8 @@ def meeting_card(con: duckdb.DuckDBPyConnection, meeting: str, viewer: str) -> d
     )
     for m in members:
         m["role"] = people[m["person_id"]]
-        m["thankable"] = not m["external"] and m["in_directory"] and m["person_id"] != viewer
+        m["thankable"] = (not m["external"] and m["in_directory"] and m["person_id"] != viewer
+                          and consent_granted(con, m["person_id"], "kudos"))
     card["people"] = members
     card["viewer_role"] = people[viewer]
     return card

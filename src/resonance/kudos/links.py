@@ -26,6 +26,7 @@ import duckdb
 
 from resonance.kudos.context import meeting_participants, resolve_context
 from resonance.kudos.rules import KudosError, KudosRules
+from resonance.privacy.consent import consent_granted
 from resonance.store.secret import derived_key, server_secret
 
 VERSION = 1
@@ -133,7 +134,7 @@ def meeting_links(
     ).fetchall()
     links = []
     for person_id, name, email, external, sources in rows:
-        if external or not sources:
+        if external or not sources or not consent_granted(con, person_id, "kudos"):
             continue
         token = sign_link(key, KudosLink(giver, person_id, ctx.meeting, ctx.account, None, None, expires))
         links.append({"receiver_id": person_id, "name": name, "email": email, "role": people[person_id],

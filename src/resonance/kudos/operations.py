@@ -47,6 +47,7 @@ from resonance.kudos.rules import (
     vote_value,
 )
 from resonance.kudos.schema import ensure_kudos_schema
+from resonance.privacy.consent import consent_granted
 
 SOURCE = "resonance"
 """The `source` of the events kudos and votes write."""
@@ -110,6 +111,10 @@ def give_kudos(
     g = giver if isinstance(giver, PersonRef) else resolve_person(con, giver, "giver")
     r = receiver if isinstance(receiver, PersonRef) else resolve_person(con, receiver, "receiver")
     check_not_self(g.person_id, r.person_id)
+    if not consent_granted(con, r.person_id, "kudos"):
+        raise KudosError(
+            f"{r.display_name or r.person_id} has chosen not to receive kudos; thank them in person.", code="declined"
+        )
     text = check_message(message, rules)
     tags = check_values(values, rules)
     ctx = context or resolve_context(con, meeting, account, opportunity, item)

@@ -14,6 +14,7 @@ import threading
 
 import duckdb
 
+from resonance.privacy.schema import ensure_privacy_schema
 from resonance.store.migrations import Migration, migrate
 
 KUDOS_MIGRATIONS = [
@@ -81,6 +82,7 @@ def ensure_kudos_schema(con: duckdb.DuckDBPyConnection) -> None:
     if key and key in _READY:
         return
     with _LOCK:
+        ensure_privacy_schema(con)  # consent decides who accepts kudos
         migrate(con, "kudos", KUDOS_MIGRATIONS)
         if key:
             _READY.add(key)
