@@ -108,6 +108,11 @@ def test_unmerge_of_an_automatic_link_restores_both_persons(store, data_dir, tmp
     keys = ("email:dana.scully@acme.example", "slack:U01DANA")
     assert [r for r in snapshot(store)["identities"] if r[0] in keys] == [
         r for r in before["identities"] if r[0] in keys]
+    # The split sticks: the next ingest of the same export does not link them again.
+    split = snapshot(store)
+    run_ingest(store.con, "slack", [data_dir / "slack" / "acme-export"])
+    assert snapshot(store) == split
+    assert rows(store, "SELECT count(*) FROM identity_ops WHERE op = 'link'") == [(1,)]
 
 
 def test_no_false_merge_on_shared_first_names(store, tmp_path):

@@ -1,23 +1,29 @@
 """Where the metric stages run: DuckDB (the store itself) or Apache Spark.
 
-Stages are pure functions from Ibis tables to Ibis tables; an `Engine` gives
-them their input tables, materialises intermediate results (so that a result
-used by several stages, or an iteration of PageRank, is computed once), and
-brings results back as Arrow for the store.
+Stages are pure functions from Ibis tables to Ibis tables. They are built over
+*unbound* tables (a name and a schema), compiled by Ibis to the engine's SQL
+dialect, and run by the engine. An `Engine` gives the stages their input
+tables, materialises intermediate results (so that a result used by several
+stages, or an iteration of PageRank, is computed once) and brings results back
+as Arrow.
 
-- DuckDB: an Ibis backend over a cursor of the store's own connection; inputs
-  are the store's tables, intermediates are temporary tables.
+- DuckDB: SQL on a cursor of the store's own connection; the inputs are views
+  over the store's tables, intermediates are temporary tables.
 - Spark: a SparkSession (`local[2]` by default, or a master URL); the inputs are
-  exported once from the store as Parquet and read by Spark; intermediates are
-  checkpointed DataFrames (the lineage is cut, as iterative jobs need).
+  exported once from the store as Parquet; intermediates are checkpointed
+  DataFrames (the lineage is cut, as iterative jobs need).
+
+Compiled SQL is cached by the expression's structure: table names are
+deterministic within a run, so a second compute in the same process (a server,
+a test, a benchmark) skips Ibis's compilation.
 """
 
 from __future__ import annotations
 
-import itertools
 import os
 import shutil
 import tempfile
+from collections import Counter, OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -47,15 +53,49 @@ INPUT_QUERIES = {
 }
 """The columns of the store's tables that the metrics read (the engine's inputs)."""
 
-_counter = itertools.count(1)
+_SQL_CACHE: OrderedDict[tuple[str, ops.Node], str] = OrderedDict()
+_SQL_CACHE_SIZE = 2048
 
 
 class Engine:
     """Input tables, materialisation and results, for one compute run."""
 
     name = "abstract"
-    backend: Any
+    dialect = "duckdb"
 
+    def __init__(self) -> None:
+        self._names: Counter[tuple[str, str]] = Counter()
+
+    # -- naming and compiling -------------------------------------------------------
+    def _table_name(self, prefix: str, name: str) -> str:
+        """A name unique within the run and the same in every run (so compiled SQL can be reused)."""
+        self._names[(prefix, name)] += 1
+        return f"_{prefix}_{name}_{self._names[(prefix, name)]}"
+
+    def sql(self, expr: ibis.Expr) -> str:
+        """The engine's SQL for an expression over unbound tables (cached by structure)."""
+        key = (self.dialect, expr.op())
+        cached = _SQL_CACHE.get(key)
+        if cached is None:
+            cached = self._compile(expr)
+            _SQL_CACHE[key] = cached
+            if len(_SQL_CACHE) > _SQL_CACHE_SIZE:
+                _SQL_CACHE.popitem(last=False)
+        else:
+            _SQL_CACHE.move_to_end(key)
+        return cached
+
+    def _compile(self, expr: ibis.Expr) -> str:
+        return ibis.to_sql(expr, dialect=self.dialect)
+
+    @staticmethod
+    def table_name(expr: ibis.Table) -> str | None:
+        """The name of a table the engine materialised or uploaded, else None."""
+        op = expr.op()
+        name = getattr(op, "name", None) if isinstance(op, (ops.UnboundTable, ops.DatabaseTable)) else None
+        return name if name and name.startswith(("_m_", "_u_")) else None
+
+    # -- what engines implement -------------------------------------------------------
     def input(self, name: str) -> ibis.Table:
         raise NotImplementedError
 
@@ -65,51 +105,63 @@ class Engine:
     def upload(self, table: pa.Table, name: str) -> ibis.Table:
         raise NotImplementedError
 
-    def to_arrow(self, expr: ibis.Expr) -> pa.Table:
-        return self.backend.to_pyarrow(expr)
+    def to_arrow(self, expr: ibis.Table) -> pa.Table:
+        raise NotImplementedError
 
     def scalar(self, expr: ibis.Scalar) -> Any:
-        return self.backend.execute(expr)
+        table = self.to_arrow(expr.name("value").as_table())
+        return table.column(0)[0].as_py() if table.num_rows else None
 
     def release(self, table: ibis.Table) -> None:
         """Drop a materialised intermediate that is no longer needed."""
 
-    @staticmethod
-    def table_name(expr: ibis.Table) -> str | None:
-        """The plain name of a table the engine materialised or uploaded, else None."""
-        op = expr.op()
-        name = getattr(op, "name", None) if isinstance(op, ops.DatabaseTable) else None
-        return name if name and name.startswith(("_m_", "_u_")) else None
-
     def close(self) -> None:
         """Free everything the run created."""
+
+
+def _schema_of(arrow_schema: pa.Schema) -> ibis.Schema:
+    return ibis.Schema.from_pyarrow(arrow_schema)
 
 
 class DuckDBEngine(Engine):
     """Stages run inside the store's DuckDB, on a cursor of its connection (own temp tables)."""
 
     name = "duckdb"
+    dialect = "duckdb"
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        super().__init__()
         self.cursor = con.cursor()
         self.cursor.execute("SET TimeZone = 'UTC'")
-        self.backend = ibis.duckdb.from_connection(self.cursor)
         self._temps: list[str] = []
+        self._inputs: dict[str, ibis.Table] = {}
         for name, sql in INPUT_QUERIES.items():
             self.cursor.execute(f"CREATE OR REPLACE TEMP VIEW _in_{name} AS {sql}")
 
     def input(self, name: str) -> ibis.Table:
-        return self.backend.table(f"_in_{name}")
+        if name not in self._inputs:
+            schema = self.cursor.sql(f"SELECT * FROM _in_{name} LIMIT 0").to_arrow_table().schema
+            self._inputs[name] = ibis.table(_schema_of(schema), name=f"_in_{name}")
+        return self._inputs[name]
 
     def materialize(self, expr: ibis.Table, name: str) -> ibis.Table:
-        table_name = f"_m_{name}_{next(_counter)}"
+        table_name = self._table_name("m", name)
         self._temps.append(table_name)
-        return self.backend.create_table(table_name, expr, temp=True, overwrite=True)
+        self.cursor.execute(f'CREATE OR REPLACE TEMP TABLE "{table_name}" AS {self.sql(expr)}')
+        return ibis.table(expr.schema(), name=table_name)
 
     def upload(self, table: pa.Table, name: str) -> ibis.Table:
-        table_name = f"_u_{name}_{next(_counter)}"
+        table_name = self._table_name("u", name)
         self._temps.append(table_name)
-        return self.backend.create_table(table_name, table, temp=True, overwrite=True)
+        self.cursor.register("_upload", table)
+        try:
+            self.cursor.execute(f'CREATE OR REPLACE TEMP TABLE "{table_name}" AS SELECT * FROM _upload')
+        finally:
+            self.cursor.unregister("_upload")
+        return ibis.table(_schema_of(table.schema), name=table_name)
+
+    def to_arrow(self, expr: ibis.Table) -> pa.Table:
+        return self.cursor.sql(self.sql(expr)).to_arrow_table()
 
     def release(self, table: ibis.Table) -> None:
         name = self.table_name(table)
@@ -133,70 +185,82 @@ def spark_session(master: str | None = None, warehouse: str | None = None) -> An
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     from pyspark.sql import SparkSession
 
+    local = not master or master.startswith("local")
     builder = (
         SparkSession.builder.appName("resonance-compute")
         .master(master or "local[2]")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.warehouse.dir", warehouse or tempfile.mkdtemp(prefix="resonance-wh-"))
         .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "4" if not master or master.startswith("local") else "200")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", "2" if local else "200")
+        .config("spark.default.parallelism", "2" if local else "200")
         .config("spark.sql.adaptive.enabled", "true")
         .config("spark.driver.memory", os.environ.get("RESONANCE_SPARK_DRIVER_MEMORY", "2g"))
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        .config("spark.sql.legacy.timeParserPolicy", "CORRECTED")
     )
     return builder.getOrCreate()
+
+
+CHECKPOINTED = {"pr_rank"}
+"""Intermediates whose lineage grows with every iteration: checkpointed on Spark."""
 
 
 class SparkEngine(Engine):
     """Stages run on Apache Spark; inputs are exported from the store as Parquet once."""
 
     name = "spark"
+    dialect = "pyspark"
 
-    def __init__(
-        self, con: duckdb.DuckDBPyConnection, master: str | None = None, session: Any = None
-    ) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, master: str | None = None, session: Any = None) -> None:
+        super().__init__()
         self.workdir = Path(tempfile.mkdtemp(prefix="resonance-spark-"))
         self.own_session = session is None
         self.session = session or spark_session(master, warehouse=str(self.workdir / "warehouse"))
+        # The Ibis backend registers its compiler options; SQL then runs through session.sql.
         self.backend = ibis.pyspark.connect(self.session)
         self._views: dict[str, Any] = {}
+        self._inputs: dict[str, ibis.Table] = {}
         cur = con.cursor()
         try:
             cur.execute("SET TimeZone = 'UTC'")
             for name, sql in INPUT_QUERIES.items():
                 path = self.workdir / f"{name}.parquet"
                 cur.execute(f"COPY ({sql}) TO '{path}' (FORMAT parquet)")
-                df = self.session.read.parquet(str(path))
-                df.createOrReplaceTempView(f"_in_{name}")
+                schema = cur.sql(f"SELECT * FROM ({sql}) LIMIT 0").to_arrow_table().schema
+                self.session.read.parquet(str(path)).createOrReplaceTempView(f"_in_{name}")
+                self._inputs[name] = ibis.table(_schema_of(schema), name=f"_in_{name}")
         finally:
             cur.close()
 
+    def _compile(self, expr: ibis.Expr) -> str:
+        return self.backend.compile(expr)
+
     def input(self, name: str) -> ibis.Table:
-        return self.backend.table(f"_in_{name}")
+        return self._inputs[name]
+
+    def _keep(self, df: Any, view: str, checkpoint: bool = False) -> None:
+        # A local checkpoint cuts the lineage, so later plans stay small; lazy (computed once, on
+        # first use) except in iterations, where each step must exist before the next is planned.
+        df = df.localCheckpoint(eager=checkpoint)
+        df.createOrReplaceTempView(view)
+        self._views[view] = df
 
     def materialize(self, expr: ibis.Table, name: str) -> ibis.Table:
-        view = f"_m_{name}_{next(_counter)}"
-        df = self.session.sql(self.backend.compile(expr))
-        # localCheckpoint computes now and cuts the lineage: later plans stay small.
-        df = df.localCheckpoint(eager=True)
-        df.createOrReplaceTempView(view)
-        self._views[view] = df
-        return self.backend.table(view)
+        view = self._table_name("m", name)
+        self._keep(self.session.sql(self.sql(expr)), view, checkpoint=name in CHECKPOINTED)
+        return ibis.table(expr.schema(), name=view)
 
     def upload(self, table: pa.Table, name: str) -> ibis.Table:
-        view = f"_u_{name}_{next(_counter)}"
-        df = self.session.createDataFrame(
-            table.to_pandas() if table.num_rows else [], schema=_spark_schema(table)
-        )
-        df = df.localCheckpoint(eager=True)
-        df.createOrReplaceTempView(view)
-        self._views[view] = df
-        return self.backend.table(view)
+        view = self._table_name("u", name)
+        schema = _spark_schema(table)
+        rows = table.to_pylist()
+        self._keep(self.session.createDataFrame([tuple(r.values()) for r in rows], schema=schema), view)
+        return ibis.table(_schema_of(table.schema), name=view)
 
-    def to_arrow(self, expr: ibis.Expr) -> pa.Table:
-        # Through Spark's Arrow path; ibis's own conversion keeps the schema ibis expects.
-        return self.backend.to_pyarrow(expr)
+    def to_arrow(self, expr: ibis.Table) -> pa.Table:
+        df = self.session.sql(self.sql(expr))
+        return df.toArrow() if hasattr(df, "toArrow") else pa.Table.from_pandas(df.toPandas(), preserve_index=False)
 
     def release(self, table: ibis.Table) -> None:
         name = self.table_name(table)
@@ -210,6 +274,8 @@ class SparkEngine(Engine):
             self.session.catalog.dropTempView(name)
             df.unpersist()
         self._views.clear()
+        for name in INPUT_QUERIES:
+            self.session.catalog.dropTempView(f"_in_{name}")
         if self.own_session:
             self.session.stop()
         shutil.rmtree(self.workdir, ignore_errors=True)
@@ -219,25 +285,28 @@ def _spark_schema(table: pa.Table) -> Any:
     """A Spark schema for an Arrow table (the few types the stages upload)."""
     from pyspark.sql import types as T
 
-    mapping = {
-        pa.string(): T.StringType(),
-        pa.large_string(): T.StringType(),
-        pa.float64(): T.DoubleType(),
-        pa.int64(): T.LongType(),
-        pa.int32(): T.IntegerType(),
-        pa.bool_(): T.BooleanType(),
-        pa.timestamp("us"): T.TimestampNTZType(),
-        pa.date32(): T.DateType(),
-    }
-    return T.StructType([T.StructField(f.name, mapping[f.type], True) for f in table.schema])
+    def spark_type(t: pa.DataType) -> Any:
+        if pa.types.is_string(t) or pa.types.is_large_string(t):
+            return T.StringType()
+        if pa.types.is_floating(t):
+            return T.DoubleType()
+        if pa.types.is_integer(t):
+            return T.LongType()
+        if pa.types.is_boolean(t):
+            return T.BooleanType()
+        if pa.types.is_timestamp(t):
+            return T.TimestampNTZType()
+        if pa.types.is_date(t):
+            return T.DateType()
+        if pa.types.is_list(t):
+            return T.ArrayType(spark_type(t.value_type))
+        raise TypeError(f"cannot upload a column of type {t} to Spark")
+
+    return T.StructType([T.StructField(f.name, spark_type(f.type), True) for f in table.schema])
 
 
-def make_engine(
-    con: duckdb.DuckDBPyConnection,
-    engine: str = "duckdb",
-    spark_master: str | None = None,
-    spark_session: Any = None,
-) -> Engine:
+def make_engine(con: duckdb.DuckDBPyConnection, engine: str = "duckdb", spark_master: str | None = None,
+                spark_session: Any = None) -> Engine:
     """The engine named `engine` ('duckdb' or 'spark')."""
     if engine == "duckdb":
         return DuckDBEngine(con)

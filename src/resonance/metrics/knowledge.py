@@ -27,6 +27,8 @@ from typing import Any
 
 import ibis
 
+from resonance.metrics.relations import dbl, rounded
+
 REUSE_KINDS = ("share", "bookmark", "accept")
 
 
@@ -78,23 +80,19 @@ def item_values(
 
     e_factor = ibis.ifelse(
         r.reactor_id.isnull(),
-        1.0,
-        ibis.greatest(
-            float(cfg["eminence_min"]), ibis.least(float(cfg["eminence_max"]), r._em.fill_null(1.0))
-        ),
+        dbl(1.0),
+        ibis.greatest(dbl(cfg["eminence_min"]), ibis.least(dbl(cfg["eminence_max"]), r._em.fill_null(dbl(1.0)))),
     )
     b_factor = (
-        ibis.ifelse(r._rd.notnull() & r._ad.notnull() & (r._rd != r._ad), float(cfg["cross_department"]), 1.0)
-        * ibis.ifelse(r._rl.notnull() & r._al.notnull() & (r._rl != r._al), float(cfg["cross_location"]), 1.0)
-        * ibis.ifelse(r._rx.fill_null(False), float(cfg["external"]), 1.0)
+        ibis.ifelse(r._rd.notnull() & r._ad.notnull() & (r._rd != r._ad), dbl(cfg["cross_department"]), dbl(1.0))
+        * ibis.ifelse(r._rl.notnull() & r._al.notnull() & (r._rl != r._al), dbl(cfg["cross_location"]), dbl(1.0))
+        * ibis.ifelse(r._rx.fill_null(False), dbl(cfg["external"]), dbl(1.0))
     )
-    age_days = ibis.greatest(
-        (r.time.epoch_seconds() - r.created.epoch_seconds()).cast("float64") / 86400.0, 0.0
-    ).fill_null(0.0)
-    decay = ibis.greatest(
-        float(cfg["min_decay"]), ibis.literal(0.5) ** (age_days / float(cfg["half_life_days"]))
-    )
-    kw = r.kind.substitute(weights, else_=0.0).cast("float64")
+    # Whole seconds on every engine (Spark's epoch is whole seconds, DuckDB's has a fraction).
+    seconds = r.time.epoch_seconds().floor().cast("int64") - r.created.epoch_seconds().floor().cast("int64")
+    age_days = ibis.greatest(seconds.cast("float64") / dbl(86400.0), dbl(0.0)).fill_null(dbl(0.0))
+    decay = ibis.greatest(dbl(cfg["min_decay"]), dbl(0.5) ** (age_days / dbl(cfg["half_life_days"])))
+    kw = r.kind.substitute({k: dbl(v) for k, v in weights.items()}, else_=dbl(0.0))
     contrib = r.select(
         "period",
         "item_id",
@@ -120,7 +118,7 @@ def item_values(
         kind=per_item.item_kind,
         title=per_item.title,
         created=per_item.created,
-        value=ibis.greatest(per_item.raw, 0.0).round(6),
+        value=rounded(ibis.greatest(per_item.raw, dbl(0.0))),
         reactions=per_item.reactions.cast("int64"),
         reuse=per_item.reuse.cast("int64"),
     )

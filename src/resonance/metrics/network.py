@@ -39,6 +39,7 @@ import pyarrow.compute as pc
 
 from resonance.metrics.eminence import concat_or_empty, slices_by
 from resonance.metrics.engine import Engine
+from resonance.metrics.relations import dbl, rounded
 
 GRAPH_SCHEMA = pa.schema(
     [
@@ -209,7 +210,7 @@ def network(
         graph_measures(engine.to_arrow(und.order_by(["period", "a", "b"])), rules), "net_graph"
     )
     j = counts.join(graph, ["period", "person_id"]).select(~s.endswith("_right"))
-    w = {k: float(v) for k, v in rules["network"]["weights"].items()}
+    w = {k: dbl(v) for k, v in rules["network"]["weights"].items()}
     value = (
         w["effective_size"] * j.effective_size
         + w["departments"] * j.departments
@@ -224,12 +225,12 @@ def network(
         departments=j.departments.cast("int64"),
         locations=j.locations.cast("int64"),
         external_contacts=j.external_contacts.cast("int64"),
-        effective_size=j.effective_size.round(6),
-        burt_constraint=j.burt_constraint.round(6),
-        betweenness=j.betweenness.round(6),
+        effective_size=rounded(j.effective_size),
+        burt_constraint=rounded(j.burt_constraint),
+        betweenness=rounded(j.betweenness),
         community=j.community,
         community_size=j.community_size.cast("int64"),
-        value=value.round(6),
+        value=rounded(value),
     )
     table = engine.materialize(table, "net_table")
     parts = [

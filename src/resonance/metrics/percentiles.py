@@ -16,6 +16,8 @@ from typing import Any
 
 import ibis
 
+from resonance.metrics.relations import dbl, rounded
+
 
 def percentiles(person_metrics: ibis.Table, people: ibis.Table, rules: dict[str, Any]) -> ibis.Table:
     """(period, person_id, metric, peer_group, peer_key, peers, percentile) for internal people."""
@@ -31,10 +33,10 @@ def percentiles(person_metrics: ibis.Table, people: ibis.Table, rules: dict[str,
         m = m.select("period", "person_id", "metric", "value", "peer_key", "peers")
         part = ibis.window(group_by=["period", "metric", "peer_key"], order_by="value")
         whole = ibis.window(group_by=["period", "metric", "peer_key"])
-        rows = m.count().over(whole)
+        m = m.mutate(_rank=ibis.rank().over(part), _rows=m.count().over(whole))
         # Peers with no row have 0, below any positive value.
-        lower = ibis.rank().over(part) + ibis.ifelse(m.value > 0, m.peers - rows, 0)
-        pct = ibis.ifelse(m.peers > 1, 100.0 * lower / (m.peers - 1), 0.0)
+        lower = m._rank + ibis.ifelse(m.value > 0, m.peers - m._rows, 0)
+        pct = ibis.ifelse(m.peers > 1, dbl(100.0) * lower / (m.peers - 1).cast("float64"), dbl(0.0))
         parts.append(
             m.select(
                 "period",
@@ -43,7 +45,7 @@ def percentiles(person_metrics: ibis.Table, people: ibis.Table, rules: dict[str,
                 peer_group=ibis.literal(group),
                 peer_key=m.peer_key,
                 peers=m.peers.cast("int64"),
-                percentile=pct.round(4),
+                percentile=rounded(pct, 4),
             )
         )
     out = parts[0]

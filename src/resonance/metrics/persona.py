@@ -25,6 +25,8 @@ from typing import Any
 import ibis
 import ibis.selectors as s
 
+from resonance.metrics.relations import rounded
+
 PERSONAS = ("Observer", "Catalyst", "Responder", "Broadcaster", "Engager")
 
 
@@ -101,7 +103,7 @@ def personas(contributions_p: ibis.Table, reactions_p: ibis.Table, rules: dict[s
         "person_id",
         persona=persona,
         contributions=n.cast("int64"),
-        given=g.round(6),
-        received=rec.round(6),
+        given=rounded(g),
+        received=rounded(rec),
         reads=t.reads.fill_null(0).cast("int64"),
     )

@@ -38,6 +38,7 @@ from resonance.metrics import (
 from resonance.metrics.engine import Engine, make_engine
 from resonance.metrics.periods import Period, assign, periods_table, select_periods
 from resonance.metrics.persona import persona_rules
+from resonance.metrics.relations import rounded
 from resonance.metrics.rules import load_rules, rules_hash
 from resonance.metrics.tables import EVENT_TABLES, PERIOD_TABLES, ensure_metric_tables
 
@@ -297,7 +298,7 @@ def _compute(
             distinct=False,
         )
     )
-    metrics = eng.materialize(metrics.mutate(value=metrics.value.round(6)), "person_metrics")
+    metrics = eng.materialize(metrics.mutate(value=rounded(metrics.value)), "person_metrics")
 
     def labelled(b: ibis.Table, metric: str) -> ibis.Table:
         return b.select(
@@ -305,7 +306,7 @@ def _compute(
             "person_id",
             metric=ibis.literal(metric),
             kind=b.kind.cast("string"),
-            value=b.value.round(6),
+            value=rounded(b.value),
         )
 
     breakdown = (
@@ -332,9 +333,9 @@ def _compute(
                 "period", "person_id", "partner_id", interactions=partners_t.weight.cast("int64")
             ),
             "reaction_pairs": p.mutate(
-                volume=p.volume.round(6),
-                reciprocal_volume=p.reciprocal_volume.round(6),
-                counted=p.counted.round(6),
+                volume=rounded(p.volume),
+                reciprocal_volume=rounded(p.reciprocal_volume),
+                counted=rounded(p.counted),
             ),
         }
     )

@@ -21,6 +21,8 @@ from typing import Any
 
 import ibis
 
+from resonance.metrics.relations import dbl
+
 REACTION_VERBS = {
     "Like": "like",
     "Announce": "share",
@@ -38,7 +40,7 @@ CONTRIBUTION_VERBS = {"Update": "edit", "Kudos": "kudos_given", "Reply": "reply"
 
 
 def _weights(kind: ibis.Value, weights: dict[str, float], default: float) -> ibis.Value:
-    return kind.substitute({k: float(v) for k, v in weights.items()}, else_=float(default)).cast("float64")
+    return kind.substitute({k: dbl(v) for k, v in weights.items()}, else_=dbl(default))
 
 
 def _ids(identities: ibis.Table, key: str, person: str) -> ibis.Table:
@@ -66,10 +68,15 @@ def contributions(
         lambda t: (t.verb != "Create") | t._known.isnull()
     )
     actors = _ids(identities, "_actor", "person_id")
-    from_events = ev.join(actors, ev.actor == actors._actor).select(
+    ev = ev.join(actors, ev.actor == actors._actor)
+    # A kudos to oneself is no contribution (nor a reaction): self-reactions never count.
+    thanked = _ids(identities, "_thanked", "_thanked_id")
+    ev = ev.left_join(thanked, (ev.verb == "Kudos") & (ev.object == thanked._thanked))
+    ev = ev.filter(ev._thanked_id.isnull() | (ev._thanked_id != ev.person_id))
+    from_events = ev.select(
         event_id=ev.event_id,
         time=ev.time,
-        person_id=actors.person_id,
+        person_id=ev.person_id,
         item_id=ibis.ifelse(ev.object_type == "item", ev.object, ev.ctx_item),
         # A Create of an item the store lacks is a message when it was addressed to someone.
         kind=ibis.ifelse(

@@ -99,10 +99,15 @@ def load_profiles(con: duckdb.DuckDBPyConnection, profiles: pa.Table, ingest_id:
     assignments: list[tuple[str, str, str]] = []  # (source, native_id, person_id)
     new_identities: list[tuple[str, str]] = []
     merges: list[tuple[str, list[str]]] = []
+    splits = split_pairs(con)
     for source, native_id, identities in keys:
         root = uf.find(f"profile\x00{source}\x00{native_id}")
         persons = sorted(set(component_persons.get(root, [])))
-        if persons:
+        if persons and len(persons) > 1 and any(frozenset((a, b)) in splits for a in persons for b in persons if a < b):
+            # Someone split these persons on purpose (an unmerge): link nothing, keep the profile
+            # where it was. The shared key stays with the person that has it.
+            person_id = previous.get((source, native_id)) or persons[0]
+        elif persons:
             person_id = persons[0]
             if len(persons) > 1:
                 merges.append((person_id, persons[1:]))
@@ -153,6 +158,12 @@ def load_profiles(con: duckdb.DuckDBPyConnection, profiles: pa.Table, ingest_id:
     return profiles.num_rows - unchanged, unchanged
 
 
+def split_pairs(con: duckdb.DuckDBPyConnection) -> set[frozenset[str]]:
+    """Pairs of persons an unmerge separated: strong evidence never joins them again."""
+    return {frozenset((a, b)) for a, b in con.execute(
+        "SELECT person_a, person_b FROM identity_ops WHERE op = 'unmerge'").fetchall()}
+
+
 def _link_persons(con: duckdb.DuckDBPyConnection, target: str, others: list[str], reason: str) -> None:
     """Fold `others` into `target` (strong evidence), recording how to undo it."""
     for other in others:
@@ -192,6 +203,7 @@ def link_plus_addresses(con: duckdb.DuckDBPyConnection) -> int:
         """
     ).fetchall()
     linked = 0
+    splits = split_pairs(con) if rows else set()
     for identity, _, canon, _ in rows:
         # Re-read both owners: an earlier link in this loop may have moved either.
         current = con.execute("SELECT person_id FROM identities WHERE identity = ?", [canon]).fetchall()
@@ -202,7 +214,7 @@ def link_plus_addresses(con: duckdb.DuckDBPyConnection) -> int:
                    VALUES (?, ?, 'email', now()::TIMESTAMP)""",
                 [canon, person_now],
             )
-        elif current[0][0] != person_now:
+        elif current[0][0] != person_now and frozenset((current[0][0], person_now)) not in splits:
             _link_persons(con, current[0][0], [person_now], reason=f"plus-address {identity} of {canon}")
             linked += 1
     return linked
