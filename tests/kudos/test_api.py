@@ -26,11 +26,11 @@ def test_give_through_the_api(kserver, ids):
     assert again.json()["kudos_id"] == k["kudos_id"]
 
     problems = [
-        ({"receiver": "hr:E10"}, omar, 422, "kudos-self"),
+        ({"receiver": "hr:E10"}, omar, 409, "kudos-self"),
         ({"receiver": "nobody@acme.example"}, omar, 404, "kudos-person"),
-        ({"receiver": "hr:E03", "values": ["synergy"]}, omar, 422, "kudos-values"),
+        ({"receiver": "hr:E03", "values": ["synergy"]}, omar, 409, "kudos-values"),
         ({"receiver": "hr:E03", "meeting": "ical:none"}, omar, 404, "kudos-context"),
-        ({"receiver": ids["customer_contact"]}, omar, 422, "kudos-external"),
+        ({"receiver": ids["customer_contact"]}, omar, 409, "kudos-external"),
         ({"receiver": "hr:E03"}, kserver.bearer("root"), 403, "forbidden"),
         ({"receiver": "hr:E03"}, {}, 401, "not-authenticated"),
         ({"receiver": ""}, omar, 422, "validation"),
@@ -81,12 +81,12 @@ def test_votes_through_the_api(kserver, ids):
     r = c.post(f"/api/items/{item}/vote", json={"value": -1}, headers=h)
     assert r.json()["previous"] == 1 and (r.json()["useful"], r.json()["not_useful"]) == (0, 1)
     assert c.post(f"/api/items/{item}/vote", json={"value": 2}, headers=h).status_code == 422
-    assert c.post(f"/api/items/{ids['customer_meeting']}/vote", json={"value": 1}, headers=h).status_code == 422
+    assert c.post(f"/api/items/{ids['customer_meeting']}/vote", json={"value": 1}, headers=h).status_code == 409
     assert c.post("/api/items/social:none/vote", json={"value": 1}, headers=h).status_code == 404
     own = next(u for u, p in (("ada", "hr:E03"), ("liam", "hr:E04"), ("mara", "hr:E02")) if p == author) \
         if author in ("hr:E03", "hr:E04", "hr:E02") else None
     if own:
-        assert c.post(f"/api/items/{item}/vote", json={"value": 1}, headers=kserver.bearer(own)).status_code == 422
+        assert c.post(f"/api/items/{item}/vote", json={"value": 1}, headers=kserver.bearer(own)).status_code == 409
 
 
 def test_widget_may_be_framed_and_nothing_else(kserver):

@@ -79,17 +79,17 @@ def test_give_records_table_event_and_audit_once(kstore, ids, rules):
 def test_refusals(kstore, ids, rules):
     con = kstore.con
     cases = [
-        (("hr:E03", "ada.brook@acme.example"), {}, 422, "yourself"),
+        (("hr:E03", "ada.brook@acme.example"), {}, 409, "yourself"),
         (("hr:E03", "nobody@acme.example"), {}, 404, "No one in the directory"),
-        (("hr:E03", ids["customer_contact"]), {}, 422, "external contact"),
+        (("hr:E03", ids["customer_contact"]), {}, 409, "external contact"),
         (("hr:E03", "hr:E04"), {"meeting": "ical:nope"}, 404, "No meeting"),
         (("hr:E03", "hr:E04"), {"account": "Initech"}, 404, "No customer account"),
         (("hr:E03", "hr:E04"), {"item": "social:nothing"}, 404, "No item"),
-        (("hr:E03", "hr:E04"), {"message": "x" * 501}, 422, "500 characters"),
-        (("hr:E03", "hr:E04"), {"values": ["synergy"]}, 422, "Unknown value tag"),
+        (("hr:E03", "hr:E04"), {"message": "x" * 501}, 409, "500 characters"),
+        (("hr:E03", "hr:E04"), {"values": ["synergy"]}, 409, "Unknown value tag"),
         # Ada and Sofia were not both in the customer meeting.
-        (("hr:E03", "hr:E05"), {"meeting": ids["customer_meeting"]}, 422, "was not in the meeting"),
-        (("hr:E05", "hr:E03"), {"meeting": ids["customer_meeting"]}, 422, "You were not in the meeting"),
+        (("hr:E03", "hr:E05"), {"meeting": ids["customer_meeting"]}, 409, "was not in the meeting"),
+        (("hr:E05", "hr:E03"), {"meeting": ids["customer_meeting"]}, 409, "You were not in the meeting"),
     ]
     for (giver, receiver), kwargs, status, text in cases:
         with pytest.raises(KudosError) as exc:

@@ -104,7 +104,7 @@ ENDPOINTS: list[tuple[str, str, object, dict[str, int]]] = [
     # Organiser only; the matrix's people were not in cal:meet1, so it is not found for them.
     ("GET", "/api/kudos/links?meeting=cal:meet1", None, {**PERSONAL_API, **dict.fromkeys(PERSONAL_ROLES, 404)}),
     # Voting 0 (no vote) changes nothing; social:item000 is the employee's own item: they may not vote on it.
-    ("POST", "/api/items/social:item000/vote", {"value": 0}, {**PERSONAL_API, "employee": 422}),
+    ("POST", "/api/items/social:item000/vote", {"value": 0}, {**PERSONAL_API, "employee": 409}),
     # Chat endpoints exist only when configured (a signing secret, a token); this test server has neither.
     ("POST", "/api/integrations/slack/kudos", None, dict.fromkeys(ROLES, 404)),
     ("POST", "/api/integrations/mattermost/kudos", None, dict.fromkeys(ROLES, 404)),

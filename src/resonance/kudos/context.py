@@ -69,9 +69,9 @@ def resolve_person(con: duckdb.DuckDBPyConnection, ref: str, role: str = "receiv
     """The company person `ref` names (see the module docstring), or a KudosError saying why not."""
     ref = (ref or "").strip()
     if not ref:
-        raise KudosError(f"Say who the {role} is.", status=422, code="person")
+        raise KudosError(f"Say who the {role} is.", status=409, code="person")
     if len(ref) > 500:
-        raise KudosError(f"The {role} reference is too long.", status=422, code="person")
+        raise KudosError(f"The {role} reference is too long.", status=409, code="person")
     row = _person_row(con, ref)  # the common case: a person id (API, links)
     if row is None:
         person_id = _find_person(con, ref)
@@ -86,13 +86,13 @@ def resolve_person(con: duckdb.DuckDBPyConnection, ref: str, role: str = "receiv
     if sources == 0:
         raise KudosError(
             f"{ref!r} is known from activity only, not from the directory; kudos go to colleagues in the directory.",
-            status=422,
+            status=409,
             code="directory",
         )
     if external:
         raise KudosError(
             f"{name or ref} is an external contact; kudos go to colleagues in the company's directory.",
-            status=422,
+            status=409,
             code="external",
         )
     if identity is None:

@@ -30,10 +30,11 @@ CHANNELS = frozenset({"web", "api", "cli", "link", "slack", "mattermost", "widge
 class KudosError(ValueError):
     """A kudos or vote that cannot be recorded; the message says why and what to do.
 
-    `status` is the HTTP answer (404 unknown person or context, 422 against the rules,
-    429 over the budget or the rate limit with `retry_after` seconds)."""
+    `status` is the HTTP answer: 404 for an unknown person or context, 409 when the request
+    conflicts with the kudos rules (as account rules do, web/accounts.py), 429 over the budget
+    or the rate limit with `retry_after` seconds. 422 stays for malformed requests."""
 
-    def __init__(self, message: str, status: int = 422, code: str = "rule", retry_after: int | None = None) -> None:
+    def __init__(self, message: str, status: int = 409, code: str = "rule", retry_after: int | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = code

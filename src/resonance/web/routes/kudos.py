@@ -210,7 +210,8 @@ def api_give(request: Request, con: Con, body: KudosIn) -> Response:
     """Thank a colleague, with an optional context (meeting, customer, deal, item), message and value tags.
 
     201 when recorded; 200 with the stored kudos when you already thanked this person for this
-    context (the same giver, receiver and context count once); 429 over your budget or rate."""
+    context (the same giver, receiver and context count once); 404 for an unknown person or context,
+    409 against the kudos rules (see `kudos` in /api/rules), 429 over your budget or rate."""
     principal, giver = giver_of(request, con)
     try:
         result = give_kudos(
@@ -532,7 +533,7 @@ async def vote_form(request: Request) -> Response:
             return RedirectResponse(f"/kudos/item?{_qs({'id': item_id})}", status_code=303)
         return render(request, "kudos/_vote.html", {
             "item": {"item_id": item_id}, "votes": item_votes(con, item_id, voter.person_id), "error": error,
-        }, status_code=200 if is_htmx(request) or error is None else 422)
+        }, status_code=200 if is_htmx(request) or error is None else 409)
 
     return await _run_form(request, run)
 
