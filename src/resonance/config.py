@@ -25,8 +25,25 @@ class Settings:
     max_body_bytes: int = field(
         default_factory=lambda: int(os.environ.get("RESONANCE_MAX_BODY", str(1 << 20)))
     )
+    slack_signing_secret: str | None = field(
+        default_factory=lambda: os.environ.get("RESONANCE_SLACK_SIGNING_SECRET")
+    )
+    """Slack app's signing secret: enables the `/kudos` slash command endpoint (docs/kudos.md)."""
+    mattermost_token: str | None = field(default_factory=lambda: os.environ.get("RESONANCE_MATTERMOST_TOKEN"))
+    """Token of a Mattermost outgoing webhook or slash command: enables the Mattermost endpoint."""
+    widget_frame_ancestors: str = field(
+        default_factory=lambda: os.environ.get("RESONANCE_WIDGET_FRAME_ANCESTORS", "'self'")
+    )
+    """CSP `frame-ancestors` sources allowed to embed the kudos widget (and only the widget)."""
+    base_url: str | None = field(default_factory=lambda: os.environ.get("RESONANCE_BASE_URL"))
+    """Public address of the server, for links made outside a request (CLI one-click links)."""
     host: str = "127.0.0.1"
     port: int = 8000
+
+    @property
+    def public_url(self) -> str:
+        """`base_url` without a trailing slash, else the address the server listens on."""
+        return (self.base_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @classmethod
     def from_args(cls, db: Path | str | None = None, **overrides: object) -> Settings:

@@ -126,6 +126,14 @@ def prepare_demo(
         log("accounts: skipped (sign-in accounts are not in this version)")
     else:
         report.accounts = create_accounts(con)
+        # The kudos walk-through: a customer meeting's organiser and a colleague who was in it.
+        kudos_accounts = _optional("resonance.kudos.demo", "create_demo_accounts")
+        if kudos_accounts is not None and isinstance(report.accounts, list):
+            extra = kudos_accounts(con)
+            report.accounts = [*report.accounts, *extra]
+            if extra:
+                log("kudos: `resonance kudos meetings --organizer organizer --customer` lists the customer "
+                    "meetings `organizer` can thank `attendee` for (`resonance kudos links --meeting ID`)")
     return report
 
 

@@ -57,4 +57,7 @@ def test_api_conforms_to_its_schema(web: Web, sessions: dict[str, dict[str, str]
             failures.append(f"{operation.method.upper()} {operation.path}: {str(exc)[:800]}")
     assert not failures, "\n\n".join(failures)
     assert operations >= 25 and len(calls) >= 10 * operations
-    assert 500 not in calls and sum(200 <= c < 300 for c in calls) > len(calls) // 4
+    # About half the calls carry a bearer token schemathesis invents (401 by design); of the rest, the
+    # share that succeeds shows the fuzzer gets past auth, CSRF and validation into the handlers.
+    authenticated = [c for c in calls if c != 401]
+    assert 500 not in calls and sum(200 <= c < 300 for c in calls) > len(authenticated) // 4

@@ -60,7 +60,8 @@ def test_dashboard_drill_down_and_sign_out(browser, web: Web):
     if web.ids["metrics"]:
         tiles = page.locator("[data-testid=tile]")
         assert tiles.count() == 5
-        assert page.locator("svg.chart.trend").count() == 5
+        assert tiles.locator("svg.chart.trend").count() == 5
+        assert page.get_by_test_id("shine").locator("svg.chart.trend").count() == 1  # kudos over time
         assert page.locator("svg.chart.meter").count() >= 4
         assert page.locator("#h-reach ~ svg.chart.bars, #h-reach + * svg.chart.bars, svg.chart.bars").count() >= 1
         assert page.get_by_test_id("persona").inner_text().strip()

@@ -33,9 +33,19 @@ import ibis.expr.operations as ops
 import pyarrow as pa
 
 INPUT_QUERIES = {
+    # A person's helpfulness vote on an item can change (kudos/operations.py appends a Vote event per
+    # change): only each person's latest vote per item counts, and a latest vote of 0 (withdrawn) none.
     "events": """SELECT source || ':' || native_id AS event_id, time, actor, verb, object, object_type,
                         target, recipients, value, ctx_meeting, ctx_account, ctx_opportunity, ctx_item
-                 FROM events""",
+                 FROM events WHERE verb <> 'Vote' OR actor IS NULL
+                 UNION ALL
+                 SELECT * EXCLUDE (latest) FROM (
+                     SELECT source || ':' || native_id AS event_id, time, actor, verb, object, object_type,
+                            target, recipients, value, ctx_meeting, ctx_account, ctx_opportunity, ctx_item,
+                            row_number() OVER (PARTITION BY actor, object ORDER BY time DESC, native_id DESC)
+                                AS latest
+                     FROM events WHERE verb = 'Vote' AND actor IS NOT NULL)
+                 WHERE latest = 1 AND coalesce(value, 1) <> 0""",
     "items": "SELECT item_id, kind, author, parent_id, container, title, created FROM items",
     "identities": "SELECT identity, person_id FROM identities",
     "people": """SELECT person_id, display_name, department, location, role, title,

@@ -137,9 +137,12 @@ class SecurityHeaders:
                     if name.encode() not in present:
                         headers.append((name.encode(), value.encode()))
 
+                # A route that sets its own CSP owns its framing rules (the kudos widget's frame-ancestors).
+                own_csp = b"content-security-policy" in present
                 add("content-security-policy", DOCS_CSP if path == "/api/docs" else CSP)
                 add("x-content-type-options", "nosniff")
-                add("x-frame-options", "DENY")
+                if not own_csp:
+                    add("x-frame-options", "DENY")
                 add("referrer-policy", "same-origin")
                 add("permissions-policy", "camera=(), microphone=(), geolocation=(), payment=()")
                 add("cross-origin-opener-policy", "same-origin")

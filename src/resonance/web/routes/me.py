@@ -13,6 +13,7 @@ import duckdb
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response
 
+from resonance.kudos.insights import where_you_shine
 from resonance.privacy.consent import is_opted_out
 from resonance.privacy.guard import Principal, require_individual_access
 from resonance.web import dashboard as dash
@@ -150,6 +151,7 @@ def dashboard_page(
             "view": view,
             "kudos": dash.kudos_received(con, person_id, 1, 4),
             "kudos_summary": dash.kudos_summary(con, person_id),
+            "shine": where_you_shine(con, person_id),
             "metric_info": dash.METRICS,
             "advice": _advice(con, person_id, view, peer_group),
         },
