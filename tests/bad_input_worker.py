@@ -56,7 +56,7 @@ class PeakRss:
 
 def run_case(case: dict) -> dict:
     store = open_store(":memory:")
-    timeout = float(case.get("timeout", 20))
+    timeout = float(case.get("timeout", 30))
     out: dict = {"name": case["name"]}
     rss = PeakRss()
     interrupter = threading.Timer(timeout, store.con.interrupt)

@@ -25,7 +25,7 @@ MB = 1 << 20
 
 def _huge(tmp: Path) -> dict[str, Path]:
     """Inputs too big to keep in the repository: multi-megabyte fields, made at run time."""
-    big = "x" * (24 * MB)
+    big = "x" * (12 * MB)
     files: dict[str, Path] = {}
 
     def put(name: str, data: str | bytes) -> None:
@@ -81,7 +81,7 @@ def _run_all(cases: list[dict]) -> dict[str, dict]:
     while pending:
         proc = subprocess.Popen([sys.executable, str(HERE / "bad_input_worker.py")], stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-        budget = sum(float(c.get("timeout", 20)) + 10 for c in pending)
+        budget = sum(float(c.get("timeout", 30)) + 10 for c in pending)
         try:
             out, err = proc.communicate(input=json.dumps(pending), timeout=budget)
         except subprocess.TimeoutExpired:
