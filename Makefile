@@ -12,11 +12,11 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(PIP) install -e .
+	$(PIP) install -e '.[pdf]'
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(PIP) install -e '.[test,spark,embeddings]'
+	$(PIP) install -e '.[test,spark,embeddings,pdf]'
 	touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,10 @@ import pytest
 from resonance.demo import INGEST_ORDER, connector_options
 from resonance.generate import OUTPUTS, GenerateOptions, generate
 from resonance.ingest import run_ingest
+from resonance.knowledge.corpus import latest_time
 from resonance.knowledge.demand import DemandPolicy, opportunities_to_help
+from resonance.knowledge.graph import build_graph
+from resonance.knowledge.index import build_index
 from resonance.knowledge.introductions import introduction_paths
 from resonance.knowledge.outcomes import business_influence, deal_helpers
 from resonance.sources import registry
@@ -105,3 +109,28 @@ def test_introduction_to_an_account_reaches_one_of_its_contacts(con):
     assert result["to"]["kind"] == "account" and result["found"]
     last = result["paths"][0]["steps"][-1]
     assert last["organization"] == name and last["is_external"]
+
+
+def test_upcoming_customer_meeting_with_a_known_contact(con):
+    """Two weeks before the end, someone who met a customer's people sees the team's next meeting with them."""
+    now = latest_time(con) - timedelta(days=14)
+    # People who attended a meeting with an external person who attends another meeting in the next 14 days.
+    candidates = [r[0] for r in con.execute(
+        """WITH att AS (SELECT e.object, e.time, p.person_id, p.is_external FROM events e
+                        JOIN identities i ON i.identity = e.actor JOIN people p USING (person_id)
+                        WHERE e.verb = 'Attend' AND e.ctx_account IS NOT NULL),
+                soon AS (SELECT * FROM att WHERE time > ? AND time <= ? + INTERVAL 14 DAY)
+           SELECT DISTINCT me.person_id FROM att me JOIN att ext ON ext.object = me.object AND ext.is_external
+           JOIN soon ON soon.person_id = ext.person_id
+           WHERE NOT me.is_external AND me.time <= ?
+             AND me.person_id NOT IN (SELECT person_id FROM soon s2 WHERE s2.object = soon.object)
+           ORDER BY 1 LIMIT 6""", [now, now, now]).fetchall()]
+    assert candidates
+    index, graph = build_index(con, as_of=now), build_graph(con, as_of=now)
+    meetings = [o for p in candidates
+                for o in opportunities_to_help(con, p, as_of=now, index=index, graph=graph)["opportunities"]
+                if o["kind"] == "meeting"]
+    assert meetings
+    m = meetings[0]
+    assert m["why"].startswith("colleagues meet ") and "you know" in m["why"] and m["evidence"]
+    assert now < m["facts"]["starts"] <= now + timedelta(days=14)

@@ -10,16 +10,22 @@ from tests.web.conftest import Web
 
 pytestmark = pytest.mark.xdist_group("web")
 
-ROLES = ("anonymous", "employee", "other", "manager", "admin")
+ROLES = ("anonymous", "employee", "other", "manager", "analyst", "admin")
 _seq = itertools.count()
 
 # Expected status per role for each kind of endpoint.
-PERSONAL_API = {"anonymous": 401, "employee": 200, "other": 200, "manager": 200, "admin": 403}
-PERSONAL_PAGE = {"anonymous": 303, "employee": 200, "other": 200, "manager": 200, "admin": 403}
-ACCOUNT_API = {"anonymous": 401, "employee": 200, "other": 200, "manager": 200, "admin": 200}
-ACCOUNT_PAGE = {"anonymous": 303, "employee": 200, "other": 200, "manager": 200, "admin": 200}
-ADMIN_API = {"anonymous": 401, "employee": 403, "other": 403, "manager": 403, "admin": 200}
-ADMIN_PAGE = {"anonymous": 303, "employee": 403, "other": 403, "manager": 403, "admin": 200}
+PERSONAL_API = {"anonymous": 401, "employee": 200, "other": 200, "manager": 200, "analyst": 200, "admin": 403}
+PERSONAL_PAGE = {"anonymous": 303, "employee": 200, "other": 200, "manager": 200, "analyst": 200, "admin": 403}
+ACCOUNT_API = {"anonymous": 401, "employee": 200, "other": 200, "manager": 200, "analyst": 200, "admin": 200}
+ACCOUNT_PAGE = {"anonymous": 303, "employee": 200, "other": 200, "manager": 200, "analyst": 200, "admin": 200}
+ADMIN_API = {"anonymous": 401, "employee": 403, "other": 403, "manager": 403, "analyst": 403, "admin": 200}
+ADMIN_PAGE = {"anonymous": 303, "employee": 403, "other": 403, "manager": 403, "analyst": 403, "admin": 200}
+ORG_API = {"anonymous": 401, "employee": 403, "other": 403, "manager": 200, "analyst": 200, "admin": 403}
+"""Org roll-ups: managers (their subtree) and analysts (the company) only."""
+ORG_PAGE = {"anonymous": 303, "employee": 403, "other": 403, "manager": 200, "analyst": 200, "admin": 403}
+NOT_FOUND_SIGNED_IN = {"anonymous": 401, "employee": 404, "other": 404, "manager": 404, "analyst": 404, "admin": 403}
+SHARED_PAGE = {"anonymous": 303, "employee": 404, "other": 404, "manager": 404, "analyst": 404, "admin": 404}
+"""A shared review's address that is not yours (or does not exist) is 'not found' for everyone."""
 PUBLIC = dict.fromkeys(ROLES, 200)
 LOCAL_TOKEN = dict.fromkeys(ROLES, 401)
 """Forwarded CLI jobs: only the local admin token of <db>.server.json, never a session or API token."""
@@ -62,6 +68,23 @@ ENDPOINTS: list[tuple[str, str, object, dict[str, int]]] = [
     ("GET", "/me/panels/expertise", None, PERSONAL_PAGE),
     ("GET", "/me/panels/opportunities", None, PERSONAL_PAGE),
     ("GET", "/me/panels/influence", None, PERSONAL_PAGE),
+    ("GET", "/api/me/advice", None, PERSONAL_API),
+    ("GET", "/api/me/advice?peer_group=department", None, PERSONAL_API),
+    ("GET", "/api/me/review", None, PERSONAL_API),
+    ("GET", "/api/me/review/report?period=2025-09&format=html", None, PERSONAL_API),
+    ("GET", "/api/me/review/shares", None, PERSONAL_API),
+    ("POST", "/api/me/review/shares", {"period": "2025-09"}, _created(PERSONAL_API)),
+    ("DELETE", "/api/me/review/shares/999999", None, NOT_FOUND_SIGNED_IN),
+    ("GET", "/api/shared/reviews", None, ACCOUNT_API),
+    ("GET", "/me/review", None, PERSONAL_PAGE),
+    ("GET", "/shared/review/not-a-real-token", None, SHARED_PAGE),
+    ("GET", "/api/org/rollup", None, ORG_API),
+    ("GET", "/api/org/rollup?by=manager", None, ORG_API),
+    ("GET", "/api/org/flow", None, ORG_API),
+    ("GET", "/api/org/key-person", None, ORG_API),
+    ("GET", "/api/org/trends", None, ORG_API),
+    ("GET", "/api/org/export?by=department&format=csv", None, ORG_API),
+    ("GET", "/org", None, ORG_PAGE),
     ("GET", "/admin", None, ADMIN_PAGE),
     ("GET", "/admin/quarantine", None, ADMIN_PAGE),
     ("GET", "/admin/users", None, ADMIN_PAGE),
@@ -116,7 +139,8 @@ def test_every_api_route_is_in_the_matrix(web: Web):
     covered = {(m, p.split("?")[0]) for m, p, _, _ in ENDPOINTS}
     covered |= {("GET", "/api/me/item"), ("GET", "/api/rules")}  # checked in the tests below
     declared = {
-        (m.upper(), p.replace("{token_id}", "999999").replace("{username}", "liam").replace("{job_id}", "1"))
+        (m.upper(), p.replace("{token_id}", "999999").replace("{username}", "liam").replace("{job_id}", "1")
+         .replace("{share_id}", "999999"))
         for p, ops in spec["paths"].items()
         for m in ops
     }

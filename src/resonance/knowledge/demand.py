@@ -29,6 +29,7 @@ ranked by fit x urgency x value.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -55,6 +56,7 @@ class DemandPolicy:
     contact_days: int = 365              # contacts met or written to within this
     max_expert_rank: int = 3             # a question is for you if you rank this high for it
     min_fit: float = 0.15                # weaker matches are left out
+    min_topic_fit: float = 0.5           # a deal needs a strong topical match when you know nobody there
     shortlist: int = 40                  # open questions closest to the person's profile, ranked in full
 
 
@@ -263,15 +265,17 @@ def _opportunity_demand(
     if not opps:
         return []
     # Expertise on what the deal is about: its name, products and the customer's industry.
-    fit = _expertise_fit(index, person_id, [
-        Question(text=" ".join(x for x in (o["name"], o["products"], o["industry"]) if x), id=o["item_id"])
-        for o in opps])
+    topics = [deal_topic(o) for o in opps]
+    deals = [Question(text=t, id=o["item_id"]) for t, o in zip(topics, opps, strict=True)]
+    fit = _expertise_fit(index, person_id, deals, policy.max_expert_rank)
     names = names_of(con, {o["owner"] for o in opps if o["owner"]})
     out = []
-    for o, topic_fit in zip(opps, fit, strict=True):
+    for o, topic_fit, topic in zip(opps, fit, topics, strict=True):
         known = by_account.get(o["account_id"] or "", [])
         contact_fit = min(1.0, sum(c["strength"] for c in known) / 6.0)
-        if contact_fit == 0 and topic_fit < policy.min_fit:
+        if topic_fit < policy.min_topic_fit:
+            topic_fit = 0.0
+        if contact_fit == 0 and topic_fit == 0:
             continue
         days = (o["close_date"] - now.date()).days
         urgency = math.exp(-days / 30)
@@ -294,8 +298,9 @@ def _opportunity_demand(
             reasons.append("you " + " and ".join(met) + " this year")
             if len(known) > 1:
                 reasons.append(f"you know {len(known) - 1} more of their people")
-        if topic_fit >= policy.min_fit:
-            reasons.append("you know the topic")
+        if topic_fit:
+            terms = _topic_words(index, person_id, topic)
+            reasons.append(f"you are among the colleagues who know {', '.join(terms) or 'its topic'} best")
         action = "offer an introduction" if known else "offer your know-how"
         out.append({
             "kind": "opportunity",
@@ -316,14 +321,40 @@ def _opportunity_demand(
     return out
 
 
-def _expertise_fit(index: KnowledgeIndex, person_id: str, questions: list[Question]) -> list[float]:
-    """How well the person's expertise matches each text, relative to the best match in the company (0..1)."""
+DEAL_TYPE_WORDS = frozenset({"new", "business", "renewal", "expansion", "pilot", "upsell", "add", "on", "add-on"})
+"""Words of a deal's name that say what kind of deal it is, not what it is about."""
+
+
+def deal_topic(o: dict[str, Any]) -> str:
+    """What a deal is about: its name without the account's name and deal-type words, its products, the
+    customer's industry."""
+    name = o["name"] or ""
+    account = o.get("account_name") or ""
+    if account and name.lower().startswith(account.lower()):
+        name = name[len(account):]
+    words = [w for w in re.split(r"[\s\-–—:,/]+", name) if w and w.lower() not in DEAL_TYPE_WORDS]
+    return " ".join([*words, *(x for x in (o.get("products"), o.get("industry")) if x)])
+
+
+def _topic_words(index: KnowledgeIndex, person_id: str, text: str) -> list[str]:
+    """The deal's distinctive words that weigh most in the person's contributions."""
+    rows = np.flatnonzero(index.person_of == index.persons.index(person_id))
+    return ExpertFinder(index)._shared_terms(text, rows, n=3)
+
+
+def _expertise_fit(
+    index: KnowledgeIndex, person_id: str, questions: list[Question], max_rank: int = 3
+) -> list[float]:
+    """How well the person's expertise matches each text, relative to the best match in the company (0..1);
+    0 unless the person is among the `max_rank` best matches."""
     if person_id not in set(index.persons) or not questions:
         return [0.0] * len(questions)
     me = index.persons.index(person_id)
     scores, _ = ExpertFinder(index, prior_weight=0.0).scores(questions)  # topical fit only
-    best = np.where(np.isfinite(scores), scores, 0).max(axis=1)
-    return [float(scores[i, me] / best[i]) if best[i] > 0 and np.isfinite(scores[i, me]) else 0.0
+    scores = np.where(np.isfinite(scores), scores, 0.0)
+    best = scores.max(axis=1)
+    rank = (scores > scores[:, [me]]).sum(axis=1) + 1
+    return [float(scores[i, me] / best[i]) if best[i] > 0 and rank[i] <= max_rank else 0.0
             for i in range(len(questions))]
 
 

@@ -146,6 +146,47 @@ def access_history(con: duckdb.DuckDBPyConnection, person_id: str, limit: int = 
     return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
 
+class ShareNotFound(AccessDenied):
+    """No shared review behind this link (or not for you: its existence is not confirmed)."""
+
+    status = 404
+    title = "Not found"
+
+
+class ShareRevoked(AccessDenied):
+    """The person revoked (or let expire) the review they had shared."""
+
+    status = 410
+    title = "No longer shared"
+
+
+def require_shared_review_access(
+    con: duckdb.DuckDBPyConnection,
+    principal: Principal | None,
+    subject_person_id: str | None,
+    recipient_person_id: str | None,
+    revoked: bool,
+    expired: bool,
+    endpoint: str,
+    purpose: str = "shared review",
+) -> None:
+    """Allow the recipient of a shared review to read it, and log the read; else raise.
+
+    A review leaves its person only through a link they created for their manager: the viewer
+    must be signed in as that manager (a leaked link is useless to anyone else), and the link must
+    not be revoked or expired. Every granted view is in the access log (the person sees it)."""
+    if principal is None:
+        raise NotAuthenticated("Sign in to open a review shared with you.")
+    if subject_person_id is None or principal.person_id is None or principal.person_id != recipient_person_id:
+        raise ShareNotFound("No review is shared with you at this address.")
+    if revoked or expired:
+        raise ShareRevoked(
+            "This review is no longer shared with you: its author revoked the link"
+            + (" or it expired." if expired and not revoked else ".")
+        )
+    log_access(con, principal, subject_person_id, endpoint, purpose)
+
+
 # --- aggregates ---------------------------------------------------------------
 def require_aggregate_access(
     con: duckdb.DuckDBPyConnection,

@@ -77,13 +77,28 @@ def person_record(con: duckdb.DuckDBPyConnection, person_id: str) -> dict[str, A
 
 
 def resolve_period(con: duckdb.DuckDBPyConnection, period: str | None) -> tuple[str | None, list[dict]]:
-    """The requested period if figures exist for it (None = the engine's latest month)."""
+    """The requested period if figures exist for it; none asked = the latest month in which most people have figures."""
     periods = dash.available_periods(con)
     period = (period or "").strip() or None
     if period is not None and period not in {p["label"] for p in periods}:
         known = ", ".join(p["label"] for p in periods[:8]) or "none yet"
         raise HTTPException(404, f"No figures for period {period!r}. Available: {known}.")
+    if period is None and periods:
+        period = _substantial_month(con)
     return period, periods
+
+
+def _substantial_month(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The latest month in which most people have figures (a thin tail of late events, such as CRM
+    close dates in the future, would otherwise make an empty default); None = the engine's default."""
+    try:
+        from resonance.org.periods import default_period
+    except ImportError:
+        return None
+    try:
+        return default_period(con).label
+    except (LookupError, ValueError, duckdb.Error):
+        return None
 
 
 def metrics_view(
@@ -136,8 +151,20 @@ def dashboard_page(
             "kudos": dash.kudos_received(con, person_id, 1, 4),
             "kudos_summary": dash.kudos_summary(con, person_id),
             "metric_info": dash.METRICS,
+            "advice": _advice(con, person_id, view, peer_group),
         },
     )
+
+
+def _advice(con: duckdb.DuckDBPyConnection, person_id: str, view: dict[str, Any], peer_group: str) -> Any:
+    """Recommendations for the dashboard's period (resonance.advice), or None when not available."""
+    if not view.get("computed"):
+        return None
+    try:
+        from resonance.web.routes.review import advice_for
+    except ImportError:  # the advice feature is not in this build: the simple tip stays
+        return None
+    return advice_for(con, person_id, (view.get("period") or {}).get("label"), peer_group)
 
 
 @router.get("/me/evidence", include_in_schema=False)

@@ -1,0 +1,91 @@
+"""What a change of one person's metric would do to their percentile among their real peers.
+
+The percentile is the metrics engine's (metrics/percentiles.py):
+
+    percentile(p) = 100 * #{q in group, q != p : value(q) < value(p)} / (|group| - 1)
+
+over the internal people of the peer group (company, department, role or location), a peer
+without a value counting 0. `simulate` evaluates it for the person's current value and for the
+value plus a delta, against the other peers' actual values in the period (their values are held
+fixed: only the person acts).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+PEER_GROUPS = ("company", "department", "role", "location")
+
+
+@dataclass(frozen=True, slots=True)
+class Peers:
+    group: str  # company | department | role | location
+    key: str | None  # the department, role, ... (None for company)
+    size: int
+
+    def phrase(self) -> str:
+        """'among engineers', 'in Engineering', 'in the company'."""
+        if self.group == "company" or not self.key:
+            return "in the company"
+        if self.group == "role":
+            name = self.key.lower()
+            return f"among {name if name.endswith('s') else name + 's'}"
+        return f"in {self.key}"
+
+
+def peers_of(con: duckdb.DuckDBPyConnection, person_id: str, preferred: str = "role") -> Peers:
+    """The peer group to compare with: `preferred` if the person has one, else department, else company."""
+    row = con.execute("SELECT department, role, location FROM people WHERE person_id = ?", [person_id]).fetchall()
+    attrs = dict(zip(("department", "role", "location"), row[0], strict=True)) if row else {}
+    for group in (preferred, "department", "company"):
+        if group == "company":
+            key = None
+        else:
+            key = attrs.get(group)
+            if not key:
+                continue
+        size = con.execute(
+            f"""SELECT count(*) FROM people WHERE NOT coalesce(is_external, false)
+                AND {"true" if group == "company" else group + " = ?"}""",
+            [] if group == "company" else [key],
+        ).fetchall()[0][0]
+        return Peers(group, key, int(size))
+    raise AssertionError("unreachable")
+
+
+def simulate(
+    con: duckdb.DuckDBPyConnection, person_id: str, period: str, metric: str, delta: float, peers: Peers
+) -> dict[str, Any]:
+    """{"metric", "value", "new_value", "percentile", "new_percentile", "peers"} for value + delta."""
+    where = "true" if peers.group == "company" else f"{peers.group} = ?"
+    params: list[Any] = [] if peers.group == "company" else [peers.key]
+    rows = con.execute(
+        f"""
+        WITH g AS (SELECT person_id FROM people WHERE NOT coalesce(is_external, false) AND {where}),
+        v AS (
+            SELECT g.person_id, coalesce(pm.value, 0)::DOUBLE AS value FROM g
+            LEFT JOIN person_metrics pm ON pm.period = ? AND pm.metric = ? AND pm.person_id = g.person_id
+        ),
+        me AS (SELECT coalesce((SELECT value FROM person_metrics WHERE period = ? AND metric = ?
+                                AND person_id = ?), 0)::DOUBLE AS value)
+        SELECT (SELECT count(*) FROM v), me.value,
+               (SELECT count(*) FROM v WHERE person_id <> ? AND value < me.value),
+               (SELECT count(*) FROM v WHERE person_id <> ? AND value < me.value + ?)
+        FROM me
+        """,
+        [*params, period, metric, period, metric, person_id, person_id, person_id, float(delta)],
+    ).fetchall()[0]
+    n, value, below, below_new = int(rows[0]), float(rows[1]), int(rows[2]), int(rows[3])
+    others = max(n - 1, 1)
+    return {
+        "metric": metric,
+        "value": round(value, 4),
+        "new_value": round(value + delta, 4),
+        "delta": round(delta, 4),
+        "percentile": round(100.0 * below / others, 1) if n > 1 else 0.0,
+        "new_percentile": round(100.0 * below_new / others, 1) if n > 1 else 0.0,
+        "peers": {"group": peers.group, "key": peers.key, "size": n, "phrase": peers.phrase()},
+    }
