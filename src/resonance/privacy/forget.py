@@ -236,6 +236,9 @@ def _erase_content(con: duckdb.DuckDBPyConnection, s: Subject, changes: dict[str
         UPDATE events SET extra = NULL
         WHERE extra IS NOT NULL AND (actor IN (SELECT unnest(?::VARCHAR[]))
               OR (verb = 'Kudos' AND object IN (SELECT unnest(?::VARCHAR[]))))""", [ids, ids])
+    if _has_table(con, "kudos"):  # the kudos component: messages to and from them
+        changes["kudos"] = _count(con, """UPDATE kudos SET message = NULL
+            WHERE message IS NOT NULL AND (giver_id = ? OR receiver_id = ?)""", [s.person_id, s.person_id])
     if _has_table(con, "item_value"):
         changes["item_value"] = _count(con, f"""UPDATE item_value SET title = NULL
             WHERE author_id = ? AND kind NOT IN ({_in(BUSINESS_KINDS)})""", [s.person_id])
