@@ -7,7 +7,9 @@ the tests call. It records the run in `ingest_runs`, loads batch by batch
 
 from __future__ import annotations
 
+import gzip
 import json
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +17,7 @@ from typing import Any
 
 import duckdb
 
-from resonance.sources import get_source
+from resonance.sources import SourceError, get_source
 from resonance.store.loader import LoadCounts, Loader
 from resonance.store.people import link_plus_addresses, refresh_people
 
@@ -75,6 +77,7 @@ def run_ingest(
     options = options or {}
     source = get_source(kind, **options)
     paths = [Path(p) for p in paths]
+    _refuse_utf16(paths)
     ingest_id = int(con.execute("SELECT nextval('ingest_run_seq')").fetchall()[0][0])
     con.execute(
         """INSERT INTO ingest_runs (ingest_id, kind, paths, options, started_at, status)
@@ -84,10 +87,15 @@ def run_ingest(
     report = IngestReport(ingest_id=ingest_id, kind=kind)
     loader = Loader(con, ingest_id)
     try:
-        for batch in source.read_all(paths):
-            report.counts.add(loader.load(batch))
-            if progress:
-                progress(report.counts)
+        try:
+            for batch in source.read_all(paths):
+                report.counts.add(loader.load(batch))
+                if progress:
+                    progress(report.counts)
+        except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+            # What was read before the damage is in (each batch committed); say what stopped the rest.
+            raise SourceError(f"corrupt or truncated compressed input ({type(exc).__name__}: {exc}); "
+                              f"{report.ingested:,} records were read before it") from exc
         # One transaction: a crash between rebuilding and refilling `people` must not
         # leave it empty (refresh_people deletes then inserts).
         con.execute("BEGIN TRANSACTION")
@@ -115,3 +123,15 @@ def run_ingest(
             ],
         )
     return report
+
+
+def _refuse_utf16(paths: Sequence[Path]) -> None:
+    """Every connector reads UTF-8; a UTF-16 file (as some Windows tools export) would otherwise
+    come out as thousands of puzzling rejects. Say what it is and how to convert it."""
+    for path in paths:
+        if path.is_file():
+            with open(path, "rb") as f:
+                head = f.read(2)
+            if head in (b"\xff\xfe", b"\xfe\xff"):
+                raise SourceError(f"{path}: UTF-16 text, but Resonance reads UTF-8; convert it first "
+                                  f"(iconv -f UTF-16 -t UTF-8 '{path.name}' > '{path.stem}-utf8{path.suffix}')")

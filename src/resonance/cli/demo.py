@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import uvicorn
 
 from resonance.cli.app import DbOption, app, console, fail, settings_for
 from resonance.cli.generate import ProgressBar
@@ -52,6 +51,11 @@ def demo(
     settings = settings_for(db)
     options = GenerateOptions(people=people, days=days, seed=seed)
     started = time.perf_counter()
+    from resonance.jobs.lockfile import live_server
+
+    running = live_server(settings.db_path)
+    if running is not None:
+        fail(f"{settings.db_path} is already served at {running.url} (pid {running.pid}); stop it first")
     store = open_store(settings.db_path)
     try:
         with ProgressBar() as progress:
@@ -71,8 +75,6 @@ def demo(
     _print_accounts(report.accounts)
     if not serve:
         return
-    from resonance.web.app import create_app
+    from resonance.cli.serve import run_server
 
-    settings.host, settings.port = host, port
-    console.print(f"Resonance on [bold]http://{host}:{port}[/]  (Ctrl-C to stop)")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    run_server(settings, host, port)  # owns the store: other commands are forwarded to it

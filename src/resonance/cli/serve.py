@@ -8,6 +8,7 @@ import typer
 import uvicorn
 
 from resonance.cli.app import DbOption, app, console, fail, settings_for
+from resonance.config import Settings
 
 
 @app.command()
@@ -21,10 +22,16 @@ def serve(
     While it runs, the server owns the store: other `resonance` commands on the
     same store are forwarded to it and run as jobs (see `resonance jobs`).
     """
+    settings = settings_for(db)
+    run_server(settings, host, port)
+
+
+def run_server(settings: Settings, host: str, port: int) -> None:
+    """Serve the app on host:port, owning the store: advertised in `<db>.server.json` so that other
+    commands on the same store are forwarded here (shared by `serve` and `demo`)."""
     from resonance.jobs.lockfile import live_server
     from resonance.web.app import create_app
 
-    settings = settings_for(db)
     running = live_server(settings.db_path)
     if running is not None:
         fail(f"{settings.db_path} is already served at {running.url} (pid {running.pid})")

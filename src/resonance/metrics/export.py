@@ -6,6 +6,7 @@ from pathlib import Path
 
 import duckdb
 
+from resonance.exports import copy_query
 from resonance.metrics.report import MetricsNotComputed, resolve_period
 from resonance.metrics.tables import has_metric_tables
 
@@ -48,7 +49,6 @@ def export_metrics(con: duckdb.DuckDBPyConnection, out: Path | str, period: str 
     label = resolve_period(con, period).label if period else None
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fmt = "parquet" if out.suffix.lower() == ".parquet" else "csv, header true"
     sql = export_sql()
-    con.execute(f"COPY ({sql}) TO '{str(out).replace(chr(39), chr(39) * 2)}' (FORMAT {fmt})", [label, label])
+    copy_query(con, sql, out, [label, label])  # CSV cells neutralised against formula injection
     return int(con.execute(f"SELECT count(*) FROM ({sql})", [label, label]).fetchall()[0][0])

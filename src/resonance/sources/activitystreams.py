@@ -54,7 +54,8 @@ def _p(path: str) -> str:
 def _identity_sql(expr: str) -> str:
     """An IRI -> identity key: mailto: and bare addresses become email:..."""
     return f"""CASE
-        WHEN {expr} IS NULL OR {expr} = '' OR starts_with({expr}, '{{') THEN NULL
+        WHEN {expr} IS NULL OR {expr} = '' OR starts_with({expr}, '{{') OR starts_with({expr}, '[')
+             OR length({expr}) > 2048 THEN NULL  -- an array or a monster is no identity
         WHEN lower({expr}) LIKE 'mailto:%' THEN 'email:' || lower(trim(substr({expr}, 8)))
         WHEN {expr} SIMILAR TO '[^:/ ]+@[^:/ ]+\\.[^:/ ]+' THEN 'email:' || lower(trim({expr}))
         ELSE {expr} END"""

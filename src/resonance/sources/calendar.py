@@ -102,6 +102,11 @@ class CalendarSource(Source):
         with open_binary(file) as f:
             data = f.read()
         text = data.decode("utf-8", "replace")
+        depth = _nesting(text)
+        if depth > MAX_NESTING:
+            out.reject(name, 1, "BEGIN", f"components nested {depth} deep (at most {MAX_NESTING} expected): "
+                       "not a calendar export", text[:65536])
+            return
         try:
             cal = icalendar.Calendar.from_ical(data)
         except Exception as exc:  # noqa: BLE001 - any parse failure: the whole file is one bad record
@@ -123,6 +128,11 @@ class CalendarSource(Source):
                 out.reject(name, line, "DTSTART", "meeting without DTSTART",
                            component.to_ical().decode("utf-8", "replace"))
                 continue
+            freq = str((component.get("RRULE") or {}).get("FREQ", [""])[0]).upper()
+            if freq in SUB_DAILY:
+                out.reject(name, line, "RRULE", f"a meeting repeating {freq.lower()} is not expanded",
+                           component.to_ical().decode("utf-8", "replace")[:65536])
+                continue
             if component.get("RRULE") or component.get("RDATE") or component.get("RECURRENCE-ID"):
                 recurring.add(uid)
                 valid.add_component(component)
@@ -133,14 +143,28 @@ class CalendarSource(Source):
         occurrences = []
         if recurring:
             try:
-                occurrences = recurring_ical_events.of(valid).between(*self.window)
+                end = datetime.combine(self.window[1], datetime.min.time())
+                # Lazily, in time order, with a ceiling: rules are not trusted to be finite or sparse.
+                for occurrence in recurring_ical_events.of(valid).after(self.window[0]):
+                    start = _utc(occurrence.get("DTSTART").dt)
+                    if start is not None and start.replace(tzinfo=None) >= end:
+                        break
+                    if len(occurrences) >= MAX_OCCURRENCES:
+                        out.reject(name, 1, "RRULE", f"more than {MAX_OCCURRENCES:,} occurrences in the window: "
+                                   f"the rest not expanded", None)
+                        break
+                    occurrences.append(occurrence)
             except Exception as exc:  # noqa: BLE001 - a broken rule: quarantine, keep the singles
                 out.reject(name, 1, "RRULE", f"recurrences cannot be expanded: {exc}", None)
-        for component in singles:
-            self._meeting(out, people, name, lines, container, component, recurring=False)
-        for component in occurrences:
-            if str(component.get("UID") or "").strip() in recurring:
-                self._meeting(out, people, name, lines, container, component, recurring=True)
+        for component, is_recurring in [(c, False) for c in singles] + [(c, True) for c in occurrences]:
+            if is_recurring and str(component.get("UID") or "").strip() not in recurring:
+                continue
+            try:
+                self._meeting(out, people, name, lines, container, component, recurring=is_recurring)
+            except Exception as exc:  # noqa: BLE001 - a broken property (date, duration...): quarantine it
+                uid = str(component.get("UID") or "").strip()
+                out.reject(name, lines.get(uid, 1), "VEVENT", f"unreadable meeting {uid}: {exc}",
+                           component.to_ical().decode("utf-8", "replace")[:65536])
 
     def _meeting(
         self, out: BatchBuilder, people: _People, file: str, lines: dict[str, int], container: str,
@@ -271,6 +295,27 @@ def _address(prop: Any) -> tuple[str | None, str | None]:
         if "@" in address:
             return address, str(cn).strip('"') if cn else None
     return None, str(cn) if cn else None
+
+
+MAX_NESTING = 8
+"""VCALENDAR > VEVENT > VALARM is 3 deep; anything much deeper is an attack or garbage."""
+MAX_OCCURRENCES = 20_000
+"""Occurrences expanded per file within the window (an hourly meeting for a year is 8,760)."""
+SUB_DAILY = ("SECONDLY", "MINUTELY")
+"""Recurrence frequencies no meeting has: quarantined instead of expanded."""
+
+
+def _nesting(text: str) -> int:
+    """Deepest BEGIN:/END: nesting of the file's components (a linear scan, before parsing)."""
+    depth = deepest = 0
+    for line in text.splitlines():
+        head = line[:6].upper()
+        if head == "BEGIN:":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif line[:4].upper() == "END:":
+            depth -= 1
+    return deepest
 
 
 def _utc(value: Any) -> datetime | None:

@@ -213,6 +213,8 @@ def _raw_chunks(file: Path, block: int = READ_BLOCK) -> Iterator[bytes]:
         tail = z.flush()
         if tail:
             yield tail
+        if not z.eof:  # a cut download or copy: say so rather than lose the end silently
+            raise EOFError(f"{file}: compressed file ended before the end-of-stream marker was reached")
 
 
 def _in_thread(items: Iterator[Any], depth: int = 4) -> Iterator[Any]:

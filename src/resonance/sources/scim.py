@@ -65,7 +65,10 @@ class ScimSource(Source):
                 else:
                     out.reject(str(file), line, "schemas", "neither a SCIM User nor a Group", _raw(resource))
         for file, line, user in users:
-            self._user(out, file, line, user, groups)
+            try:
+                self._user(out, file, line, user, groups)
+            except (AttributeError, TypeError, ValueError) as exc:  # a field of the wrong JSON type
+                out.reject(file, line, "User", f"User with a field of the wrong type ({exc})", _raw(user))
         yield from out.flush()
 
     def _user(self, out: BatchBuilder, file: str, line: int, user: dict[str, Any],
@@ -74,9 +77,15 @@ class ScimSource(Source):
         if not user_id:
             out.reject(file, line, "id", "User without id", _raw(user))
             return
+        if not isinstance(user_id, str | int):
+            out.reject(file, line, "id", "User id is not a string", _raw(user))
+            return
         user_name = user.get("userName")
         if not user_name:
             out.reject(file, line, "userName", "User without userName", _raw(user))
+            return
+        if not isinstance(user_name, str):
+            out.reject(file, line, "userName", "userName is not a string", _raw(user))
             return
         emails: list[str] = []
         for entry in user.get("emails") or []:

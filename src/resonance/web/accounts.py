@@ -14,6 +14,7 @@ The CLI (`resonance users`), the API and the admin pages all call these function
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import re
@@ -97,7 +98,10 @@ TOKEN_PREFIX = "rs_"
 _hasher = PasswordHasher()
 # Verified against when the username is unknown, so that a miss costs as much as a hit
 # and response times do not reveal which usernames exist.
-_DUMMY_HASH = _hasher.hash("resonance-dummy-password")
+# Made on first use, not at import: argon2 costs ~0.3 s, which every CLI command would pay.
+@functools.cache
+def _dummy_hash() -> str:
+    return _hasher.hash("resonance-dummy-password")
 
 
 class AccountError(ValueError):
@@ -321,7 +325,7 @@ def authenticate(
     rows = con.execute(
         "SELECT user_id, password_hash, disabled FROM users WHERE username = ?", [username]
     ).fetchall()
-    stored = rows[0][1] if rows and rows[0][1] else _DUMMY_HASH
+    stored = rows[0][1] if rows and rows[0][1] else _dummy_hash()
     try:
         ok = _hasher.verify(stored, password or "")
     except (VerifyMismatchError, VerificationError, InvalidHashError):

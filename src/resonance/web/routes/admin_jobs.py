@@ -11,9 +11,9 @@ from __future__ import annotations
 import hmac
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Header, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from resonance.jobs.client import TOKEN_HEADER
@@ -49,20 +49,21 @@ class JobRequest(BaseModel):
     cwd: str | None = Field(default=None, max_length=4096, description="The client's working directory.")
 
 
-def _check_token(request: Request, token: str | None) -> JobRunner:
+def _authorized(request: Request, token: str | None = Header(
+        default=None, alias=TOKEN_HEADER, description="The token from `<db>.server.json`.")) -> JobRunner:
+    """The job runner, for a caller holding the local admin token (checked before anything else)."""
     expected = getattr(request.app.state, "admin_token", None)
     if not expected or not token or not hmac.compare_digest(token.encode(), expected.encode()):
         raise HTTPException(status_code=401, detail="A valid local admin token is required.")
     return request.app.state.jobs
 
 
-TokenHeader = Header(default=None, alias=TOKEN_HEADER, description="The token from `<db>.server.json`.")
+Runner = Annotated[JobRunner, Depends(_authorized)]
 
 
 @router.post("", status_code=202, summary="Run a resonance command in the server")
-def submit_job(body: JobRequest, request: Request, token: str | None = TokenHeader) -> dict[str, Any]:
+def submit_job(runner: Runner, body: JobRequest) -> dict[str, Any]:
     """Queue a command (write) or start it (read-only); returns the job id to poll."""
-    runner = _check_token(request, token)
     try:
         job_id = runner.submit(body.argv, body.read_only, body.requested_by, body.cwd)
     except RuntimeError as exc:
@@ -71,21 +72,18 @@ def submit_job(body: JobRequest, request: Request, token: str | None = TokenHead
 
 
 @router.get("", summary="Recent jobs")
-def list_jobs(
-    request: Request, token: str | None = TokenHeader, limit: int = Query(50, ge=1, le=1000)
-) -> list[dict[str, Any]]:
-    return _check_token(request, token).list(limit)
+def list_jobs(runner: Runner, limit: int = Query(50, ge=1, le=1000)) -> list[dict[str, Any]]:
+    return runner.list(limit)
 
 
 @router.get("/{job_id}", summary="A job's state and output")
 def get_job(
+    runner: Runner,
     job_id: int,
-    request: Request,
-    token: str | None = TokenHeader,
     stdout_from: int = Query(0, ge=0, description="Return stdout from this character on."),
     stderr_from: int = Query(0, ge=0, description="Return stderr from this character on."),
 ) -> dict[str, Any]:
-    job = _check_token(request, token).get(job_id, stdout_from, stderr_from)
+    job = runner.get(job_id, stdout_from, stderr_from)
     if job is None:
         raise HTTPException(status_code=404, detail=f"No job {job_id}.")
     return job
