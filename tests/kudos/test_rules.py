@@ -182,3 +182,13 @@ def test_declined_consent_and_forget(kstore, ids, rules):
     assert rows(kstore, "SELECT message, receiver_id LIKE 'forgotten:%' FROM kudos") == [(None, True)]
     assert rows(kstore, "SELECT count(*) FROM item_votes WHERE voter_id = 'hr:E10'") == [(0,)]
     assert rows(kstore, "SELECT count(*) FROM kudos_audit WHERE detail::VARCHAR LIKE '%E10%'") == [(0,)]
+
+
+def test_dashboard_counts_a_giver_once_whatever_alias(kstore, rules):
+    from resonance.web.dashboard import kudos_summary
+
+    before = kudos_summary(kstore.con, "hr:E03")
+    # Chloe already thanked Ada through AS2 (as email:...); Resonance names her hr:E09.
+    give_kudos(kstore.con, "hr:E09", "hr:E03", rules, now=NOW)
+    after = kudos_summary(kstore.con, "hr:E03")
+    assert after["total"] == before["total"] + 1 and after["givers"] == before["givers"]

@@ -263,8 +263,9 @@ def kudos_summary(con: duckdb.DuckDBPyConnection, person_id: str) -> dict[str, A
     """Counts of kudos received, in total and over the last 90 days of data."""
     rows = con.execute(
         """SELECT count(*), count(*) FILTER (WHERE e.time > (SELECT max(time) FROM events) - INTERVAL 90 DAY),
-                  count(DISTINCT e.actor)
+                  count(DISTINCT coalesce(g.person_id, e.actor))
            FROM events e JOIN identities r ON r.identity = e.object
+           LEFT JOIN identities g ON g.identity = e.actor  -- one giver, whichever alias each source used
            WHERE e.verb = 'Kudos' AND r.person_id = ?""",
         [person_id],
     ).fetchall()[0]
