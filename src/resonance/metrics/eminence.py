@@ -24,7 +24,7 @@ the average participant. The breakdown splits it exactly into `base` (the
 restart share everyone gets), each anonymous reaction kind, and each named
 endorsement kind.
 
-Two implementations: igraph's PRPACK on the aggregated person graph
+Two implementations: igraph (ARPACK) on the aggregated person graph
 (collected as Arrow, solved per period), and a join-based power iteration in
 Ibis that runs inside DuckDB or Spark (each iteration materialised), for
 person graphs too large to collect. A test checks they agree.
@@ -130,7 +130,7 @@ def graph_inputs(
 
 
 def pagerank_igraph(engine: Engine, nodes: ibis.Table, edges: ibis.Table, damping: float) -> ibis.Table:
-    """(period, person_id, rank): personalized PageRank per period with igraph (PRPACK).
+    """(period, person_id, rank): personalized PageRank per period with igraph (ARPACK).
 
     The aggregated graph is collected as Arrow; vertices are ordered by person id so
     the result does not depend on the order rows arrive in."""
@@ -153,7 +153,7 @@ def pagerank_igraph(engine: Engine, nodes: ibis.Table, edges: ibis.Table, dampin
             weights=weights,
             reset=n_slice.column("t").to_numpy().tolist(),
             directed=True,
-            implementation="prpack",
+            implementation="arpack",
         )
         out.append(
             pa.table(

@@ -52,7 +52,8 @@ QUERIES = {
                CASE WHEN r.reactor_id IS NULL THEN 'anonymous' ELSE pr.display_name END AS reactor,
                r.item_id, i.title,
                coalesce(pa.damped, false) AS damped,
-               CASE WHEN pa.volume > 0 THEN round(pa.counted / pa.volume, 4) ELSE 1.0 END AS counted_share
+               CASE WHEN pa.volume > 0 THEN round(pa.counted / pa.volume, 4) ELSE 1.0 END AS counted_share,
+               r.ctx_meeting, r.ctx_account, r.ctx_opportunity
         FROM metric_reactions r
         LEFT JOIN people pr ON pr.person_id = r.reactor_id
         LEFT JOIN items i ON i.item_id = r.item_id
@@ -62,23 +63,36 @@ QUERIES = {
         ORDER BY r.time DESC, r.event_id""",
     "eminence": """
         WITH r AS (
-            SELECT reactor_id, count(*) AS reactions, sum(weight) AS points,
-                   list_distinct(list(kind)) AS kinds
+            SELECT reactor_id, count(*) AS reactions, sum(weight) AS points, list(kind) AS kinds
             FROM metric_reactions
             WHERE author_id = ? AND time >= ? AND time < ? AND weight > 0
             GROUP BY reactor_id
+        ),
+        social AS (  -- follows and mentions: endorsement edges without reaction points
+            SELECT src.person_id AS reactor_id, count(*) AS reactions, 0.0 AS points, list(lower(e.verb)) AS kinds
+            FROM events e
+            JOIN identities src ON src.identity = e.actor
+            JOIN identities dst ON dst.identity = e.object
+            WHERE e.verb IN ('Follow', 'Mention') AND e.object_type = 'person' AND dst.person_id = ?
+              AND src.person_id <> dst.person_id AND e.time >= ? AND e.time < ?
+            GROUP BY 1
+        ),
+        u AS (
+            SELECT reactor_id, sum(reactions) AS reactions, sum(points) AS points,
+                   list_distinct(flatten(list(kinds))) AS kinds
+            FROM (SELECT * FROM r UNION ALL SELECT * FROM social) GROUP BY reactor_id
         )
-        SELECT r.reactor_id AS endorser_id,
-               CASE WHEN r.reactor_id IS NULL THEN 'anonymous (counted as an average reactor)'
+        SELECT u.reactor_id AS endorser_id,
+               CASE WHEN u.reactor_id IS NULL THEN 'anonymous (counted as an average reactor)'
                     ELSE p.display_name END AS endorser,
-               r.reactions, round(r.points, 6) AS points, list_sort(r.kinds) AS kinds,
+               u.reactions, round(u.points, 6) AS points, list_sort(u.kinds) AS kinds,
                coalesce(pa.damped, false) AS damped,
-               CASE WHEN r.reactor_id IS NULL THEN 1.0 ELSE m.value END AS endorser_eminence
-        FROM r
-        LEFT JOIN people p ON p.person_id = r.reactor_id
-        LEFT JOIN person_metrics m ON m.period = ? AND m.person_id = r.reactor_id AND m.metric = 'eminence'
-        LEFT JOIN reaction_pairs pa ON pa.period = ? AND pa.reactor_id = r.reactor_id AND pa.author_id = ?
-        ORDER BY endorser_eminence * r.points DESC NULLS LAST, r.reactor_id NULLS FIRST""",
+               CASE WHEN u.reactor_id IS NULL THEN 1.0 ELSE m.value END AS endorser_eminence
+        FROM u
+        LEFT JOIN people p ON p.person_id = u.reactor_id
+        LEFT JOIN person_metrics m ON m.period = ? AND m.person_id = u.reactor_id AND m.metric = 'eminence'
+        LEFT JOIN reaction_pairs pa ON pa.period = ? AND pa.reactor_id = u.reactor_id AND pa.author_id = ?
+        ORDER BY coalesce(endorser_eminence, 0) * (u.points + u.reactions) DESC, u.reactor_id NULLS FIRST""",
     "network": """
         SELECT t.partner_id, p.display_name AS partner, p.department, p.location,
                coalesce(p.is_external, false) AS external, p.organization, t.interactions
@@ -113,7 +127,7 @@ def evidence(
     elif metric == "reaction":
         params = [p.label, pid, p.start, p.end]
     elif metric == "eminence":
-        params = [pid, p.start, p.end, p.label, p.label, pid]
+        params = [pid, p.start, p.end, pid, p.start, p.end, p.label, p.label, pid]
     else:
         params = [p.label, pid]
     items, total = _page(con, QUERIES[metric], params, page, page_size)

@@ -32,7 +32,7 @@ from resonance.metrics.relations import dbl, rounded
 REUSE_KINDS = ("share", "bookmark", "accept")
 
 
-def item_values(
+def reaction_values(
     reactions_p: ibis.Table,
     pairs_t: ibis.Table,
     eminence_v: ibis.Table,
@@ -40,9 +40,9 @@ def item_values(
     identities: ibis.Table,
     people: ibis.Table,
     rules: dict[str, Any],
-) -> tuple[ibis.Table, ibis.Table]:
-    """(item_value rows (period, item_id, author_id, kind, title, created, value, reactions, reuse),
-    breakdown (period, person_id, kind, value))."""
+) -> ibis.Table:
+    """The value each reaction adds to an item: (period, item_id, kind, author_id, item_kind, title,
+    created, value)."""
     cfg = rules["knowledge"]
     weights = {k: float(v) for k, v in cfg["weights"].items() if float(v) != 0}
     r = reactions_p.filter(reactions_p.item_id.notnull() & reactions_p.kind.isin(sorted(weights)))
@@ -103,7 +103,11 @@ def item_values(
         created=r.created,
         value=kw * e_factor * b_factor * decay * r._damp.fill_null(1.0),
     )
-    contrib_m = contrib
+    return contrib
+
+
+def summarize(contrib_m: ibis.Table) -> tuple[ibis.Table, ibis.Table]:
+    """From the value of each reaction: (item_value rows, breakdown by person and kind)."""
     per_item = contrib_m.group_by(
         ["period", "item_id", "author_id", "item_kind", "title", "created"]
     ).aggregate(
@@ -126,6 +130,20 @@ def item_values(
         value=contrib_m.value.sum()
     )
     return item_rows, breakdown
+
+
+def item_values(
+    reactions_p: ibis.Table,
+    pairs_t: ibis.Table,
+    eminence_v: ibis.Table,
+    items: ibis.Table,
+    identities: ibis.Table,
+    people: ibis.Table,
+    rules: dict[str, Any],
+) -> tuple[ibis.Table, ibis.Table]:
+    """(item_value rows (period, item_id, author_id, kind, title, created, value, reactions, reuse),
+    breakdown (period, person_id, kind, value))."""
+    return summarize(reaction_values(reactions_p, pairs_t, eminence_v, items, identities, people, rules))
 
 
 def knowledge_totals(item_rows: ibis.Table) -> ibis.Table:

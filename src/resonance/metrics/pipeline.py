@@ -50,7 +50,8 @@ Progress = Callable[[str, int, int], None]
 
 TABLE_COLUMNS = {
     "metric_contributions": ["event_id", "time", "person_id", "item_id", "kind", "weight"],
-    "metric_reactions": ["event_id", "time", "reactor_id", "author_id", "item_id", "kind", "weight"],
+    "metric_reactions": ["event_id", "time", "reactor_id", "author_id", "item_id", "kind", "weight",
+                         "ctx_meeting", "ctx_account", "ctx_opportunity"],
     "person_metrics": ["period", "person_id", "metric", "value"],
     "person_breakdown": ["period", "person_id", "metric", "kind", "value"],
     "person_percentiles": ["period", "person_id", "metric", "peer_group", "peer_key", "peers", "percentile"],
@@ -257,9 +258,10 @@ def _compute(
     lap("eminence")
 
     _step(progress, "knowledge")
-    item_rows, knowledge_b = knowledge.item_values(
-        react_p, pairs, eminence_v, items, identities, people, rules
+    values = eng.materialize(
+        knowledge.reaction_values(react_p, pairs, eminence_v, items, identities, people, rules), "knowledge_r"
     )
+    item_rows, knowledge_b = knowledge.summarize(values)
     item_rows = eng.materialize(item_rows, "item_value")
     knowledge_b = eng.materialize(knowledge_b, "knowledge_b")
     lap("knowledge")

@@ -92,7 +92,9 @@ def contributions(
 def reactions(
     events: ibis.Table, items: ibis.Table, identities: ibis.Table, rules: dict[str, Any]
 ) -> ibis.Table:
-    """(event_id, time, reactor_id, author_id, item_id, kind, weight): responses to a person.
+    """(event_id, time, reactor_id, author_id, item_id, kind, ctx_meeting, ctx_account, ctx_opportunity,
+    weight): responses to a person, with the business context of the event (a kudos's meeting, account,
+    opportunity).
 
     reactor_id is NULL for anonymous reactions (Stack Exchange votes). Replies
     and answers stored as items (with a parent) are reactions to the parent's
@@ -120,6 +122,9 @@ def reactions(
         author_id=on_items.author_id,
         item_id=on_items.object,
         kind=on_items._kind,
+        ctx_meeting=on_items.ctx_meeting,
+        ctx_account=on_items.ctx_account,
+        ctx_opportunity=on_items.ctx_opportunity,
     )
 
     kudos = events.filter(
@@ -134,6 +139,9 @@ def reactions(
         author_id=kudos.author_id,
         item_id=kudos.ctx_item,
         kind=ibis.literal("kudos"),
+        ctx_meeting=kudos.ctx_meeting,
+        ctx_account=kudos.ctx_account,
+        ctx_opportunity=kudos.ctx_opportunity,
     )
 
     child = items.filter(items.parent_id.notnull() & items.created.notnull() & items.author.notnull())
@@ -148,6 +156,9 @@ def reactions(
         author_id=child.author_id,
         item_id=child.parent_id,
         kind=ibis.ifelse(child.kind == "answer", "answer", "reply"),
+        ctx_meeting=ibis.null("string"),
+        ctx_account=ibis.null("string"),
+        ctx_opportunity=ibis.null("string"),
     )
 
     allr = item_reactions.union(kudos_reactions, distinct=False).union(reply_reactions, distinct=False)

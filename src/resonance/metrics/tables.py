@@ -186,6 +186,20 @@ METRICS_MIGRATIONS = [
 ]
 
 
+METRICS_MIGRATIONS.append(
+    Migration(
+        2,
+        "business context of reactions",
+        """
+        -- The context a reaction carries (a kudos's meeting, account, opportunity): evidence shows it.
+        ALTER TABLE metric_reactions ADD COLUMN ctx_meeting VARCHAR;
+        ALTER TABLE metric_reactions ADD COLUMN ctx_account VARCHAR;
+        ALTER TABLE metric_reactions ADD COLUMN ctx_opportunity VARCHAR
+        """,
+    )
+)
+
+
 def ensure_metric_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Create or upgrade the metric tables (safe to call every time)."""
     migrate(con, "metrics", METRICS_MIGRATIONS)
