@@ -185,7 +185,8 @@ def spark_session(master: str | None = None, warehouse: str | None = None) -> An
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", "2" if local else "200")
         .config("spark.default.parallelism", "2" if local else "200")
-        .config("spark.sql.adaptive.enabled", "true")
+        # Adaptive execution pays off on big shuffles; on a laptop's small data it only adds stages.
+        .config("spark.sql.adaptive.enabled", "false" if local else "true")
         .config("spark.driver.memory", os.environ.get("RESONANCE_SPARK_DRIVER_MEMORY", "2g"))
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
     )
@@ -193,7 +194,11 @@ def spark_session(master: str | None = None, warehouse: str | None = None) -> An
 
 
 CHECKPOINTED = {"pr_rank"}
-"""Intermediates whose lineage grows with every iteration: checkpointed on Spark."""
+"""Intermediates whose lineage grows with every iteration: checkpointed eagerly on Spark."""
+
+USED_ONCE = {"eminence_b", "knowledge_b", "reach", "network_b", "persona", "percentiles", "net_counts"}
+"""Intermediates read only once (by the next stage or by the write): a plain view on Spark, so no
+extra job computes them first."""
 
 
 class SparkEngine(Engine):
@@ -238,7 +243,12 @@ class SparkEngine(Engine):
 
     def materialize(self, expr: ibis.Table, name: str) -> ibis.Table:
         view = self._table_name("m", name)
-        self._keep(self.session.sql(self.sql(expr)), view, checkpoint=name in CHECKPOINTED)
+        df = self.session.sql(self.sql(expr))
+        if name in USED_ONCE:
+            df.createOrReplaceTempView(view)
+            self._views[view] = df
+        else:
+            self._keep(df, view, checkpoint=name in CHECKPOINTED)
         return ibis.table(expr.schema(), name=view)
 
     def upload(self, table: pa.Table, name: str) -> ibis.Table:

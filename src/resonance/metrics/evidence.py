@@ -41,22 +41,24 @@ def _page(
 
 QUERIES = {
     "activity": """
-        SELECT c.event_id, c.time, c.kind, c.weight, c.item_id, i.title
+        SELECT c.event_id, c.time, c.kind, c.weight, c.item_id, coalesce(i.title, 'Re: ' || pi.title) AS title
         FROM metric_contributions c
         LEFT JOIN items i ON i.item_id = c.item_id
+        LEFT JOIN items pi ON pi.item_id = i.parent_id
         WHERE c.person_id = ? AND c.time >= ? AND c.time < ?
         ORDER BY c.time DESC, c.event_id""",
     "reaction": """
         SELECT r.event_id, r.time, r.kind, r.weight,
                r.reactor_id,
                CASE WHEN r.reactor_id IS NULL THEN 'anonymous' ELSE pr.display_name END AS reactor,
-               r.item_id, i.title,
+               r.item_id, coalesce(i.title, 'Re: ' || pi.title) AS title,
                coalesce(pa.damped, false) AS damped,
                CASE WHEN pa.volume > 0 THEN round(pa.counted / pa.volume, 4) ELSE 1.0 END AS counted_share,
                r.ctx_meeting, r.ctx_account, r.ctx_opportunity
         FROM metric_reactions r
         LEFT JOIN people pr ON pr.person_id = r.reactor_id
         LEFT JOIN items i ON i.item_id = r.item_id
+        LEFT JOIN items pi ON pi.item_id = i.parent_id
         LEFT JOIN reaction_pairs pa
                ON pa.period = ? AND pa.reactor_id = r.reactor_id AND pa.author_id = r.author_id
         WHERE r.author_id = ? AND r.time >= ? AND r.time < ?

@@ -46,12 +46,15 @@ def reaction_values(
     cfg = rules["knowledge"]
     weights = {k: float(v) for k, v in cfg["weights"].items() if float(v) != 0}
     r = reactions_p.filter(reactions_p.item_id.notnull() & reactions_p.kind.isin(sorted(weights)))
-    it = items.select(
-        _item=items.item_id,
-        _author=items.author,
-        item_kind=items.kind,
-        title=items.title,
-        created=items.created,
+    # Answers and comments have no title of their own: show the one they answer.
+    parents = items.select(_pid=items.item_id, _ptitle=items.title)
+    it = items.left_join(parents, items.parent_id == parents._pid)
+    it = it.select(
+        _item=it.item_id,
+        _author=it.author,
+        item_kind=it.kind,
+        title=ibis.coalesce(it.title, ibis.literal("Re: ") + it._ptitle),
+        created=it.created,
     )
     ids = identities.select(_identity=identities.identity, item_author=identities.person_id)
     r = r.join(it, r.item_id == it._item)
