@@ -175,3 +175,9 @@ def test_opted_out_colleagues_are_not_named(con):
         assert "Liam Okafor" not in names and "A colleague" in names
     finally:
         set_consent(con, "hr:E04", "analytics", True, changed_by="liam", via="test")
+
+
+def test_expertise_topics_come_first(con):
+    """Topics from the knowledge module's expertise profile are tried before the tags of one's items."""
+    questions = _by_kind(recommend(con, "hr:E03", PERIOD, topics=["Helm"]))["answer_questions"]
+    assert questions["title"] == "Answer 3 open questions on helm"

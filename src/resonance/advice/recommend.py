@@ -62,16 +62,27 @@ def recommend(
     peer_group: str = "role",
     rules: dict[str, Any] | None = None,
     limit: int = 6,
+    topics: list[str] | None = None,
 ) -> dict[str, Any]:
     """{"person_id", "period", "peers", "advice": [...]} ranked, best first (see the module docstring).
 
     Each advice: kind, title, text (with the "would move" sentence), link, evidence (list),
-    effect (the main simulated change), effects (every simulated change), assumption, gain."""
+    effect (the main simulated change), effects (every simulated change), assumption, gain.
+    `topics`: the person's expertise topics when known (the knowledge module's profile), tried
+    before the tags of what they shared."""
     pid = resolve_person(con, person)
     p = default_period(con, period)
     rules = rules if rules is not None else load_rules()
     peers = peers_of(con, pid, peer_group)
-    ctx = {"pid": pid, "label": p.label, "start": p.start, "end": p.end, "rules": rules, "peers": peers}
+    ctx = {
+        "pid": pid,
+        "label": p.label,
+        "start": p.start,
+        "end": p.end,
+        "rules": rules,
+        "peers": peers,
+        "expertise": [t.lower() for t in (topics or [])],
+    }
     found: list[dict[str, Any]] = []
     for make in (_answer_questions, _reply_commenters, _thank_helpers, _reshare_item, _reach_department):
         advice = make(con, ctx)
@@ -125,7 +136,7 @@ def _my_topics(con: duckdb.DuckDBPyConnection, ctx: dict[str, Any], top: int = 5
         [ctx["pid"], ctx["end"], ctx["label"], top],
     ).fetchall()
     seen: list[str] = []
-    for (tag,) in rows:
+    for tag in [*ctx.get("expertise", []), *(r[0] for r in rows)]:
         if tag.lower() not in seen:
             seen.append(tag.lower())
     return seen[:top]

@@ -130,7 +130,15 @@ def protect(
             inter[(a, b)] = inter[(b, a)] = int(m)
         _decide(cells, n, size, inter, k, known)
         if record:
-            _record(cur, cells, period, viewer)
+            for attempt in range(3):
+                try:
+                    _record(cur, cells, period, viewer)
+                    break
+                except duckdb.TransactionException:
+                    # Another request released an overlapping set at the same moment: the log's
+                    # keys are the same, so trying again inserts only what is still missing.
+                    if attempt == 2:
+                        raise
         cur.execute("DROP TABLE IF EXISTS _org_cand")
     finally:
         cur.close()

@@ -153,12 +153,14 @@ def dashboard_page(
             "kudos_summary": dash.kudos_summary(con, person_id),
             "shine": where_you_shine(con, person_id),
             "metric_info": dash.METRICS,
-            "advice": _advice(con, person_id, view, peer_group),
+            "advice": _advice(request, con, person_id, view, peer_group),
         },
     )
 
 
-def _advice(con: duckdb.DuckDBPyConnection, person_id: str, view: dict[str, Any], peer_group: str) -> Any:
+def _advice(
+    request: Request, con: duckdb.DuckDBPyConnection, person_id: str, view: dict[str, Any], peer_group: str
+) -> Any:
     """Recommendations for the dashboard's period (resonance.advice), or None when not available."""
     if not view.get("computed"):
         return None
@@ -166,7 +168,7 @@ def _advice(con: duckdb.DuckDBPyConnection, person_id: str, view: dict[str, Any]
         from resonance.web.routes.review import advice_for
     except ImportError:  # the advice feature is not in this build: the simple tip stays
         return None
-    return advice_for(con, person_id, (view.get("period") or {}).get("label"), peer_group)
+    return advice_for(con, person_id, (view.get("period") or {}).get("label"), peer_group, request)
 
 
 @router.get("/me/evidence", include_in_schema=False)

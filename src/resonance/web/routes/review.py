@@ -113,11 +113,37 @@ def _review(con: duckdb.DuckDBPyConnection, person_id: str, period: str | None) 
         raise HTTPException(404, str(exc)) from exc
 
 
-def advice_for(con: duckdb.DuckDBPyConnection, person_id: str, period: str | None, peer_group: str) -> dict | None:
+def advice_for(
+    con: duckdb.DuckDBPyConnection, person_id: str, period: str | None, peer_group: str, request: Request | None = None
+) -> dict | None:
     """The dashboard's advice (None when the figures are not computed)."""
     try:
-        return recommend(con, person_id, period, "role" if peer_group == "company" else peer_group)
+        return recommend(
+            con,
+            person_id,
+            period,
+            "role" if peer_group == "company" else peer_group,
+            topics=_expertise_topics(request, con, person_id),
+        )
     except (MetricsNotComputed, PeriodError, PersonNotFound):
+        return None
+
+
+def _expertise_topics(request: Request | None, con: duckdb.DuckDBPyConnection, person_id: str) -> list[str] | None:
+    """The person's expertise tags from the knowledge module, when its cache is already warm (never waits)."""
+    cache = getattr(request.app.state, "knowledge_cache", None) if request is not None else None
+    if cache is None:
+        return None
+    try:
+        from resonance.knowledge.expertise import expertise_profile
+
+        if not cache.is_ready(con):
+            return None
+        profile = cache.per_person(
+            con, "expertise:10", person_id, lambda: expertise_profile(con, person_id, index=cache.index(con), top=10)
+        )
+        return [t["tag"] for t in profile.get("tags", [])][:5]
+    except Exception:  # advice works from the tags of what the person shared
         return None
 
 
@@ -128,7 +154,7 @@ def api_advice(request: Request, con: Con, period: PeriodQ = None, peer_group: P
     your percentile among your real peers (the change simulated through the same rules)."""
     _, person_id = me(request, con, "advice")
     try:
-        result = recommend(con, person_id, period, peer_group)
+        result = recommend(con, person_id, period, peer_group, topics=_expertise_topics(request, con, person_id))
     except (MetricsNotComputed, PeriodError, PersonNotFound) as exc:
         raise HTTPException(404, str(exc)) from exc
     return AdviceListOut(**dash._jsonable(result))
