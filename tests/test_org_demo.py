@@ -142,6 +142,10 @@ def test_demo_manager_sees_flow_and_trends_and_nothing_about_a_single_report(dem
     flow = mara.get("/api/org/flow").json()
     trends = mara.get("/api/org/trends").json()
     key_person = mara.get("/api/org/key-person").json()
+    # The latest period is the last month with data (the metrics stop at "now"; the demo ends before it).
+    last_month = GenerateOptions().end.strftime("%Y-%m")
+    assert flow["period"] == trends["period"] == key_person["period"] == last_month
+    assert f"Organisation · {last_month}" in html
     # Knowledge flow: the organisation and the rest of the company, with interactions crossing it.
     inside = {u["unit"] for u in flow["units"] if u["inside"]}
     assert inside and any(u for u in flow["units"] if not u["inside"])
