@@ -98,6 +98,7 @@ def _write_inputs(folder: Path) -> dict[str, Path]:
                                       ("email", "mail.mbox"), ("calendar", "cal.ics"))}
 
 
+WIDGET_ANCESTORS = "'self' https://crm.example"
 ROLES = {"employee": ("ada", "employee", "hr:E2"), "colleague": ("liam", "employee", "hr:E3"),
          "manager": ("mara", "manager", "hr:E1"), "admin": ("root", "admin", None)}
 
@@ -119,7 +120,8 @@ def hostile(tmp_path_factory) -> Iterator[dict]:
         meeting = store.con.execute("SELECT item_id FROM items WHERE kind = 'meeting'").fetchall()[0][0]
         post = store.con.execute("SELECT item_id FROM items WHERE item_id LIKE '%post0'").fetchall()[0][0]
         token = create_token(store.con, "liam", "t", actor="tests")[0]
-        app = create_app(Settings.from_args(db=tmp / "xss.duckdb", min_group_size=3), store=store)
+        app = create_app(Settings.from_args(db=tmp / "xss.duckdb", min_group_size=3,
+                                            widget_frame_ancestors=WIDGET_ANCESTORS), store=store)
         with serve(app) as base:
             r = httpx.post(base + "/api/kudos", headers={"Authorization": f"Bearer {token}"},
                            json={"receiver": "hr:E2", "meeting": meeting, "message": "Thanks! " + x(11)})
@@ -154,7 +156,7 @@ def _client(base: str, who: str) -> httpx.Client:
 
 @pytest.mark.parametrize("who", list(ROLES))
 def test_no_page_renders_hostile_content_as_markup(hostile, who):
-    seen, rendered = set(), 0
+    seen, rendered, framed = set(), 0, 0
     c = _client(hostile["base"], who)
     try:
         for template, params in _pages(hostile):
@@ -166,10 +168,18 @@ def test_no_page_renders_hostile_content_as_markup(hostile, who):
             page = _Page()
             page.feed(r.text)
             assert page.inline_scripts == 0 and not page.handlers, f"{who} {template}: {page.handlers}"
+            # Framing: refused everywhere but the kudos widget, which allows exactly the configured origins.
+            csp = r.headers["content-security-policy"]
+            if template == "/kudos/widget":
+                assert f"frame-ancestors {WIDGET_ANCESTORS};" in csp + ";" and "x-frame-options" not in r.headers
+                framed += 1
+            else:
+                assert "frame-ancestors 'none'" in csp and r.headers["x-frame-options"] == "DENY", template
             seen |= {n for n in SHOWN if f"window.__xss={n}" in r.text}
     finally:
         c.close()
     assert rendered >= (5 if who == "admin" else 15), f"only {rendered} pages for {who}"
+    assert framed == 1, "the widget page was checked"
     # Each payload reached some page as text (else this test would pass for want of trying): the
     # employee sees her name, department, title, posts, tags, meeting, kudos; the sender sees the e-mails.
     expected = {"employee": {1, 2, 3, 4, 10, 11, 13, 14}, "colleague": {9, 14}, "manager": {1, 2, 14},
