@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from conftest import rows
 from resonance.demo import EXPERT_OPT_IN_PERCENT, opt_in_demo_experts
 from resonance.generate import GenerateOptions, generate
 from resonance.ingest import run_ingest
 from resonance.privacy.consent import consent_granted, consent_history, set_consent, set_consent_many
-from conftest import rows
 
 
 def _company(store, tmp_path: Path) -> list[str]:
