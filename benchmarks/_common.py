@@ -144,19 +144,18 @@ def generated(size: str, formats: str = "directory,as2", people: int | None = No
     return out
 
 
-def split_last_day(data: Path) -> tuple[Path, Path, date]:
-    """Split activity.ndjson (sorted by time, as the generator writes it) into everything before its
-    last day (`base.ndjson`) and that last day (`day.ndjson`): the incremental benchmark ingests and
-    computes the base, then adds one more day. Cached beside the data."""
+def split_last_day(data: Path, last_day: str = END) -> tuple[Path, Path, date]:
+    """Split activity.ndjson (sorted by time, as the generator writes it) into everything before
+    `last_day` (`base.ndjson`) and from that day on (`day.ndjson`: that day, plus the few events the
+    generator stamps at midnight after it): the incremental benchmark ingests and computes the base,
+    then adds one more day. Cached beside the data."""
     src = data / "activity.ndjson"
     base, day = data / "base.ndjson", data / "day.ndjson"
     stamp = data / "split.json"
-    if stamp.exists() and base.exists() and day.exists():
-        return base, day, date.fromisoformat(json.loads(stamp.read_text())["day"])
+    if stamp.exists() and base.exists() and day.exists() and json.loads(stamp.read_text())["day"] == last_day:
+        return base, day, date.fromisoformat(last_day)
     with open(src, "rb") as f:
         size = f.seek(0, os.SEEK_END)
-        f.seek(max(0, size - 65536))
-        last_day = json.loads(f.read().splitlines()[-1])["published"][:10]
 
         def day_at(pos: int) -> tuple[int, str]:
             """(offset, day) of the first whole line starting at or after `pos`."""

@@ -241,9 +241,10 @@ class Bench:
         self.size, self.runs, self.work, self.log = size, runs, work, log
         self.data = generated(size, log=log)
         self.base, self.day, self.last_day = split_last_day(self.data)
-        self.base_store = CACHE / f"{size}-base.duckdb"
+        # Beside the data: regenerating the data removes them.
+        self.base_store = self.data / "base.duckdb"
         """The store before the last day (ingested once; copied for every compute)."""
-        self.computed_store = CACHE / f"{size}-computed.duckdb"
+        self.computed_store = self.data / "computed.duckdb"
         """The base store after a full compute (for PageRank and the dashboard)."""
         self.fig: dict[str, Any] = {"size": size, "runs": runs}
 
@@ -317,6 +318,9 @@ print("{}")""", str(inc), str(self.day))
                 self.log(f"  incremental: unavailable ({r.out['unavailable']})")
                 return
             incs.append(r.out["seconds"])
+            self.fig["incremental_mode"] = r.out["summary"].get("mode")
+            if r.out["summary"].get("full_reason"):
+                self.fig["incremental_full_reason"] = r.out["summary"]["full_reason"]
             self.log(f"  incremental run {k + 1}: {r.out['seconds']:.2f} s ({day_events:,} new events)")
             if k < self.runs - 1:
                 db.unlink()
@@ -386,6 +390,12 @@ print("{}")""", str(inc), str(self.day))
             self.log(f"    {name:28s} {e['requests']:6d}  p50 {e['p50_ms']}  p95 {e['p95_ms']}  p99 {e['p99_ms']}")
 
     def mbox(self) -> None:
+        try:
+            import perceval  # noqa: F401
+        except ImportError:
+            self.fig.update(mbox_msgs_per_s=None, perceval_msgs_per_s=None,
+                            mbox_note="perceval is not installed (pip install -e '.[bench]')")
+            return
         from email_vs_perceval import run_perceval, run_resonance, timed
 
         data = generated("100k", formats="email", people=300, events=1)
@@ -429,8 +439,8 @@ def summary_lines(fig: dict[str, Any]) -> list[str]:
         if fig.get("incremental_s") is not None:
             lines.append(f"incremental     : one more day ({g('incremental_day_events', '{:,}')} events, "
                          f"{g('incremental_day')}) {g('incremental_s')} s vs full recompute "
-                         f"{g('full_recompute_s')} s = {g('incremental_speedup')}x; equal to full: "
-                         f"{g('incremental_equals_full')}")
+                         f"{g('full_recompute_s')} s = {g('incremental_speedup')}x; mode {g('incremental_mode')}, "
+                         f"equal to full: {g('incremental_equals_full')}")
         else:
             lines.append(f"incremental     : n/a ({fig.get('incremental_note')})")
     if "pagerank_s" in fig:
