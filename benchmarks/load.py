@@ -53,7 +53,8 @@ vote_rate_limit_per_minute = 100000
 
 def run_mixed(db: Path, clients: int, duration: float, think: tuple[float, float], rules_toml: str = GENEROUS_RULES,
               compute: bool = True, log: Any = print, accounts: int | None = None,
-              compute_args: tuple[str, ...] = ()) -> dict[str, Any]:
+              compute_args: tuple[str, ...] = (), warm_paths: tuple[str, ...] = ("/me", "/api/me/metrics"),
+              ) -> dict[str, Any]:
     """Serve the (closed, computed) store at `db`, run the mixed load with a compute job during it
     (`resonance compute --db DB *compute_args`), stop the server, and check the store. `accounts`: distinct
     signed-in people (default: one per client). Returns the figures (see `loadgen.Report.figures`) plus
@@ -71,16 +72,20 @@ def run_mixed(db: Path, clients: int, duration: float, think: tuple[float, float
         compute_args = ("--full",)  # `resonance compute` is incremental by default: make it recompute everything
 
     def start_compute() -> None:
-        if compute:
-            job["started"] = time.perf_counter()
-            job["proc"] = subprocess.Popen(
-                [sys.executable, "-m", "resonance", "compute", "--db", str(db), *compute_args],
-                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**child_env(), "COLUMNS": "100"})
+        """Submit `resonance compute` (forwarded to the server as a job) and return once the job runs,
+        so that the measured window starts during the compute."""
+        if not compute:
+            return
+        job["started"] = time.perf_counter()
+        job["proc"] = subprocess.Popen(
+            [sys.executable, "-m", "resonance", "compute", "--db", str(db), *compute_args],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**child_env(), "COLUMNS": "100"})
+        job["wait_for_start_s"] = round(wait_for_running_job(db, "compute"), 1)
 
     with served(db, {"RESONANCE_RULES": str(rules)}) as (url, proc):
         cpu0 = proc_cpu_s(proc.pid)
         report = run_load(url, signed, world, mixed(), duration_s=duration, think=think, on_start=start_compute,
-                          clients=clients)
+                          clients=clients, warm_paths=warm_paths)
         cpu1 = proc_cpu_s(proc.pid)
         if compute:
             job["running_when_load_ended"] = job["proc"].poll() is None
@@ -115,6 +120,25 @@ def run_mixed(db: Path, clients: int, duration: float, think: tuple[float, float
         f"{figures['p50_ms']} ms, p95 {figures['p95_ms']} ms, p99 {figures['p99_ms']} ms, errors {figures['errors']}; "
         f"compute job {figures['compute'].get('exit_code')} in {figures['compute'].get('seconds')} s")
     return figures
+
+
+def wait_for_running_job(db: Path, command: str, timeout: float = 600.0) -> float:
+    """Poll the server that owns `db` (its job API, with the token of its lock file) until a `command`
+    job is running or finished; returns the seconds waited."""
+    import httpx
+
+    from resonance.jobs.client import TOKEN_HEADER
+    from resonance.jobs.lockfile import read_lock
+
+    lock = read_lock(db)
+    assert lock is not None, "no server owns the store"
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout:
+        jobs = httpx.get(lock.url + "/api/admin/jobs", headers={TOKEN_HEADER: lock.token}, timeout=30).json()
+        if any(j["argv"][:1] == [command] and j["status"] in ("running", "done", "failed") for j in jobs):
+            return time.perf_counter() - started
+        time.sleep(0.2)
+    raise TimeoutError(f"no {command} job started within {timeout:.0f} s")
 
 
 def _has_full_option() -> bool:

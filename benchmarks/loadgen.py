@@ -91,11 +91,13 @@ class Report:
     started_utc: datetime | None = None
     ended_utc: datetime | None = None
     """The measured window, naive UTC (as the store's timestamps)."""
+    warm_seconds: float = 0.0
 
     def figures(self) -> dict[str, Any]:
         """p50/p95/p99 latency (ms), requests per second, errors and outcomes, overall and per endpoint."""
         return {**summarise(self.records, self.seconds), "clients": self.clients,
                 "duration_s": round(self.seconds, 1), "sign_in_s": round(self.sign_in_seconds, 1),
+                "warm_up_s": round(self.warm_seconds, 1),
                 "endpoints": {name: summarise(rs, self.seconds) for name, rs in sorted(_by_name(self.records).items())},
                 "error_samples": [f"{r.name}: {r.status} {str(r.detail)[:200]}" for r in self.records
                                   if r.outcome == "error"][:5]}
@@ -243,12 +245,40 @@ async def _user_loop(user: User, world: World, mix: Mix, rng: random.Random, t0:
             await asyncio.sleep(rng.uniform(*think))
 
 
+PREPARING = "Resonance is reading the latest data"
+"""What the dashboard's knowledge panels say while the server builds its knowledge index."""
+
+
+async def _warm(users: list[User], paths: tuple[str, ...], ready_timeout_s: float) -> float:
+    """Before measuring: wait until the dashboard's knowledge panels are ready (the server builds its
+    knowledge index in the background after it starts), then open each user's pages once, a few at a
+    time, as people who used Resonance before. Returns the seconds spent."""
+    started = time.perf_counter()
+    deadline = started + ready_timeout_s
+    while time.perf_counter() < deadline:
+        r = await users[0].client.get("/me")
+        if r.status_code == 200 and PREPARING not in r.text:
+            break
+        await asyncio.sleep(2.0)
+    gate = asyncio.Semaphore(4)
+
+    async def visit(u: User) -> None:
+        async with gate:
+            for path in paths:
+                await u.client.get(path)
+
+    await asyncio.gather(*(visit(u) for u in users))
+    return time.perf_counter() - started
+
+
 async def run_load_async(base_url: str, accounts: list[tuple[str, str, str | None]], world: World, mix: Mix,
                          duration_s: float, think: tuple[float, float] = (0.0, 0.0), seed: int = 7,
                          timeout_s: float = 30.0, on_start: Callable[[], Any] | None = None,
-                         clients: int | None = None) -> Report:
+                         clients: int | None = None, warm_paths: tuple[str, ...] = (),
+                         ready_timeout_s: float = 900.0) -> Report:
     """Sign `clients` clients in (default: one per account; accounts are (username, password, person_id),
-    taken in turn), then run them concurrently for `duration_s`."""
+    taken in turn), warm up (`warm_paths`: see `_warm`; nothing when empty), then run them concurrently
+    for `duration_s`."""
     n = clients or len(accounts)
     accounts = [accounts[k % len(accounts)] for k in range(n)]
     limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
@@ -268,6 +298,7 @@ async def run_load_async(base_url: str, accounts: list[tuple[str, str, str | Non
             u.csrf = token
             u.periods = list(world.periods)
         signed_in = time.perf_counter() - started
+        warm_s = await _warm(users, warm_paths, ready_timeout_s) if warm_paths else 0.0
         if on_start is not None:
             on_start()
         records: list[Record] = []
@@ -282,7 +313,7 @@ async def run_load_async(base_url: str, accounts: list[tuple[str, str, str | Non
     finally:
         await asyncio.gather(*(u.client.aclose() for u in users))
     records.sort(key=lambda r: (r.at, r.name))
-    return Report(records, seconds, len(users), signed_in, writes, started_utc, ended_utc)
+    return Report(records, seconds, len(users), signed_in, writes, started_utc, ended_utc, warm_s)
 
 
 def run_load(*args: Any, **kwargs: Any) -> Report:

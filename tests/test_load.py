@@ -49,7 +49,7 @@ def computed_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_reads_and_writes_under_load_during_a_compute_are_stored_exactly_once(computed_store: Path) -> None:
     fig = run_mixed(computed_store, clients=10, duration=10, think=(0.02, 0.1), rules_toml=RULES, compute=True,
-                    log=lambda _: None, accounts=5, compute_args=("--period", "month"))
+                    log=lambda _: None, accounts=5, compute_args=("--period", "month"), warm_paths=())
     writes = fig["writes"]
     assert fig["errors"] == 0, fig["error_samples"]
     assert fig["compute"]["exit_code"] == 0, fig["compute"]
