@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-SRC = ROOT / "src"
+SRC = Path(os.environ.get("RESONANCE_BENCH_SRC", ROOT / "src"))
+"""The code measured (children run it): this checkout, or another `src` folder (a branch under review)."""
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 CACHE = Path(os.environ.get("RESONANCE_BENCH_CACHE", ROOT / "benchmarks" / ".cache"))
 """Generated data and ingested stores, reused across runs (ignored by git; delete to regenerate)."""
@@ -77,9 +78,18 @@ def run_child(code: str, *args: str, timeout: float | None = None) -> ChildResul
         stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
     if proc.returncode != 0:
         raise RuntimeError(f"benchmark child failed (exit {proc.returncode}):\n{stderr[-4000:]}")
-    lines = [line for line in stdout.splitlines() if line.strip()]
-    return ChildResult(json.loads(lines[-1]) if lines else None, wall, usage.ru_utime + usage.ru_stime,
-                       usage.ru_maxrss / 1024)
+    return ChildResult(_last_json(stdout), wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
+
+
+def _last_json(stdout: str) -> Any:
+    """The last line of `stdout` that is a JSON value (DuckDB may draw a progress bar on stdout)."""
+    for line in reversed(stdout.splitlines()):
+        if line.strip().startswith(("{", "[")):
+            try:
+                return json.loads(line)
+            except ValueError:
+                continue
+    return None
 
 
 def median(values: list[float]) -> float | None:

@@ -145,6 +145,7 @@ import json, sys
 import duckdb
 a, b = sys.argv[1:3]
 con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")
 con.execute(f"ATTACH '{a}' AS a (READ_ONLY)")
 con.execute(f"ATTACH '{b}' AS b (READ_ONLY)")
 out = {}
@@ -432,7 +433,9 @@ def summary_lines(fig: dict[str, Any]) -> list[str]:
         v = fig.get(key)
         return "n/a" if v is None else fmt.format(v)
 
-    lines = [
+    errors = [f"{k[:-6]} failed: {v.splitlines()[-1] if v else v}" for k, v in sorted(fig.items())
+              if k.endswith("_error")]
+    lines = errors + [
         f"size {fig['size']}: {g('events', '{:,}')} events, {g('items', '{:,}')} items, {g('people', '{:,}')} people, "
         f"{g('periods')} periods; median of {fig['runs']} runs",
         f"ingest AS2      : {g('events_per_s', '{:,}')} events/s ({g('as2_lines', '{:,}')} lines in "
@@ -503,21 +506,25 @@ def main() -> None:
     started = time.perf_counter()
     work = CACHE / f"work-{args.size}-{os.getpid()}"
     work.mkdir(parents=True, exist_ok=True)
+    cap = args.networkx_cap if args.networkx_cap is not None else (600.0 if args.size == "100k" else 120.0)
     try:
         bench = Bench(args.size, args.runs, work, log)
-        if "ingest" not in skip:
-            bench.ingest()
-        if "compute" not in skip:
-            bench.compute()
-        if "incremental" not in skip:
-            bench.incremental()
-        if "pagerank" not in skip:
-            cap = args.networkx_cap if args.networkx_cap is not None else (600.0 if args.size == "100k" else 120.0)
-            bench.pagerank(0.0 if "networkx" in skip else cap)
-        if "load" not in skip:
-            bench.load(args.clients, args.duration, think)  # type: ignore[arg-type]
-        if "mbox" not in skip:
-            bench.mbox()
+        steps = {
+            "ingest": bench.ingest,
+            "compute": bench.compute,
+            "incremental": bench.incremental,
+            "pagerank": lambda: bench.pagerank(0.0 if "networkx" in skip else cap),
+            "load": lambda: bench.load(args.clients, args.duration, think),  # type: ignore[arg-type]
+            "mbox": bench.mbox,
+        }
+        for name, step in steps.items():
+            if name in skip:
+                continue
+            try:
+                step()
+            except Exception as exc:  # one failing step must not lose the others' figures
+                bench.fig[f"{name}_error"] = f"{type(exc).__name__}: {str(exc)[-1500:]}"
+                log(f"  {name} FAILED: {bench.fig[f'{name}_error']}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     fig = bench.fig
