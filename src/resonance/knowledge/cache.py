@@ -21,7 +21,9 @@ from resonance.knowledge.outcomes import deal_credit
 
 
 def data_version(con: duckdb.DuckDBPyConnection) -> tuple:
-    """Changes whenever an ingest runs or items or people change (counts are metadata reads in DuckDB).
+    """Changes whenever an ingest runs or items or people change (counts are metadata reads in DuckDB), and
+    after `resonance forget`, which rewrites content in place without changing any count (the forget log's
+    row count, read from the catalog as the table may not exist).
 
     Not with every event: kudos and votes written through Resonance (one event each) would otherwise
     throw the index away on every write, and under a steady stream of writes the panels would never be
@@ -31,7 +33,9 @@ def data_version(con: duckdb.DuckDBPyConnection) -> tuple:
 
     return request_memo("knowledge.data_version", lambda: tuple(con.execute(
         """SELECT (SELECT count(*) FROM items), (SELECT count(*) FROM identities),
-                  (SELECT max(ingest_id) FROM ingest_runs)"""
+                  (SELECT max(ingest_id) FROM ingest_runs),
+                  (SELECT coalesce(sum(estimated_size), 0) FROM duckdb_tables()
+                   WHERE database_name = current_database() AND table_name = 'forget_log')"""
     ).fetchall()[0]))
 
 

@@ -29,11 +29,16 @@ VERSION_SQL = """
 SELECT (SELECT path FROM duckdb_databases() WHERE database_name = current_database()),
        (SELECT max(run_id) FROM metric_runs WHERE status = 'done'),
        (SELECT count(*) FROM identities), (SELECT count(*) FROM people), (SELECT count(*) FROM identity_ops),
-       (SELECT count(*) FROM consent_log), (SELECT count(*) FROM items), (SELECT count(*) FROM events)
+       (SELECT count(*) FROM consent_log),
+       (SELECT coalesce(sum(estimated_size), 0) FROM duckdb_tables()
+        WHERE database_name = current_database() AND table_name = 'forget_log'),
+       (SELECT count(*) FROM items), (SELECT count(*) FROM events)
 """
-SCOPES = {"metrics": 6, "content": 7, "activity": 8}
+SCOPES = {"metrics": 7, "content": 8, "activity": 9}
 """How much of the fingerprint a value depends on (a prefix of VERSION_SQL's columns):
-- `metrics`: what a compute writes, read through people and consent (figures, periods, evidence);
+- `metrics`: what a compute writes, read through people and consent, and `resonance forget` (which
+  rewrites content in place without changing any count: the forget log's size, from the catalog as
+  the table may not exist) (figures, periods, evidence);
 - `content`: also the items (advice that points at questions and posts);
 - `activity`: also every event (kudos received: each kudos or vote written is an event)."""
 
