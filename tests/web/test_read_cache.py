@@ -48,9 +48,13 @@ def test_values_follow_the_part_of_the_store_they_depend_on(store):
     assert cache.get(con, "figures", figures, "metrics") == 2
     assert cache.get(con, "figures", figures, "metrics") == 2
     assert (len(figures_calls), len(kudos_calls)) == (2, 2)
+    # `resonance forget` rewrites content in place (no count changes) and appends to its log.
+    con.execute("CREATE TABLE IF NOT EXISTS forget_log (n INTEGER)")
+    con.execute("INSERT INTO forget_log VALUES (1)")
+    assert cache.get(con, "figures", figures, "metrics") == 3
     # Another store never sees this one's values.
     other = ReadCache()
-    assert other.get(con, "figures", figures, "metrics") == 3
+    assert other.get(con, "figures", figures, "metrics") == 4
 
 
 def test_the_store_version_is_read_once_per_get_request_only():
