@@ -68,7 +68,7 @@ def search(
                 FROM items it LEFT JOIN identities a ON a.identity = it.author
                 LEFT JOIN people p ON p.person_id = a.person_id
                 WHERE it.kind IN (SELECT unnest(?::VARCHAR[])) AND lower(it.title) LIKE ? ESCAPE '\\'
-                GROUP BY it.item_id ORDER BY any_value(it.created) DESC NULLS LAST LIMIT ?""",
+                GROUP BY it.item_id ORDER BY any_value(it.created) DESC NULLS LAST, it.item_id LIMIT ?""",
             [kinds, pattern, limit],
         )
     )
@@ -190,7 +190,4 @@ def item_card(con: duckdb.DuckDBPyConnection, item_id: str, votable_kinds: froze
 
 def shared_meetings(con: duckdb.DuckDBPyConnection, a: str, b: str, limit: int = 10) -> list[dict[str, Any]]:
     """Recent meetings both people were in (for the context choice of a thank-you)."""
-    mine = {m["meeting"]: m for m in my_meetings(con, a, limit=500, before=utcnow())}
-    theirs = {m["meeting"] for m in my_meetings(con, b, limit=500, before=utcnow())}
-    both = [m for k, m in mine.items() if k in theirs]
-    return both[:limit]
+    return my_meetings(con, a, limit=limit, before=utcnow(), with_person=b)
