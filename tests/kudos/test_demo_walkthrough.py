@@ -8,23 +8,17 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from tests.web.conftest import free_port, login
+from tests.web.conftest import login
 from tests.web.test_browser import CHROMIUM, FLAGS, Watch
 
+from server_proc import Server, resonance
+
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
-
-
-def resonance(*args: str, cwd: Path, timeout: int = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "resonance", *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=cwd)
 
 
 @pytest.fixture(scope="module")
@@ -33,34 +27,17 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     work = tmp_path_factory.mktemp("kudos-demo")
     db = work / "demo.duckdb"
     made = resonance("demo", "--dir", str(work / "data"), "--db", str(db), "--people", "60", "--days", "45",
-                     "--no-serve", cwd=work)
+                     "--no-serve", cwd=work, timeout=600)
     assert made.returncode == 0, made.stderr[-2000:]
     accounts = " ".join(made.stderr.split())  # rich wraps long lines
     people = dict(re.findall(r"username: (organizer|attendee), password: [\w-]+, role: employee, person_id: (\S+)",
                              accounts))
     assert set(people) == {"organizer", "attendee"}, accounts[-1500:]
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "resonance", "serve", "--db", str(db), "--port", str(port)],
-                              cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
+    server = Server(db).start(timeout=120)  # generous: CI machines are shared
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(base + "/login", timeout=5).status_code == 200 and Path(f"{db}.server.json").exists():
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None and time.monotonic() < deadline, "resonance serve did not start"
-            time.sleep(0.25)
-        yield {"work": work, "db": db, "base": base, "people": people}
+        yield {"work": work, "db": db, "base": server.url, "people": people}
     finally:
-        server.terminate()
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(10)
+        server.stop()
 
 
 def test_organizer_thanks_attendee_with_one_click_and_dashboard_shows_it(demo, tmp_path):
