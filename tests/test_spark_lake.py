@@ -63,6 +63,9 @@ def test_export_is_incremental_idempotent_and_per_day(tmp_path):
                           "--json"], capture_output=True, text=True, timeout=120)
     assert cli.returncode == 0, cli.stderr
     first = json.loads(cli.stdout)
+    wrong = subprocess.run([sys.executable, "-m", "resonance", "compute", "--events-parquet", str(lake), "--db",
+                            str(db)], capture_output=True, text=True, timeout=120)
+    assert wrong.returncode == 2 and "need --engine spark" in wrong.stderr
     with open_store(db) as store:
         days = day_counts(store)
         assert len(days) >= 15 and first["days_written"] == len(days) and first["events_written"] == 800

@@ -179,28 +179,37 @@ class DuckDBEngine(Engine):
 
 
 def spark_session(master: str | None = None, warehouse: str | None = None) -> Any:
-    """A SparkSession for compute: `local[2]` unless a master URL is given.
+    """A SparkSession for compute: `local[2]` unless a master URL is given or `spark-submit`
+    already chose one (its --master, --conf and --packages then apply as given).
 
     Pinned to UTC; its warehouse in a temporary folder; the UI off (nothing listens)."""
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     from pyspark.sql import SparkSession
 
-    local = not master or master.startswith("local")
+    # Under spark-submit the driver's JVM exists already (PYSPARK_GATEWAY_PORT) with its master set.
+    submitted = master is None and "PYSPARK_GATEWAY_PORT" in os.environ
     builder = (
         SparkSession.builder.appName("resonance-compute")
-        .master(master or "local[2]")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.warehouse.dir", warehouse or tempfile.mkdtemp(prefix="resonance-wh-"))
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.shuffle.partitions", "2" if local else "200")
-        .config("spark.default.parallelism", "2" if local else "200")
-        # Adaptive execution pays off on big shuffles; on a laptop's small data it only adds stages.
-        .config("spark.sql.adaptive.enabled", "false" if local else "true")
-        .config("spark.driver.memory", os.environ.get("RESONANCE_SPARK_DRIVER_MEMORY", "2g"))
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
     )
+    if not submitted:
+        builder = builder.master(master or "local[2]").config(
+            "spark.driver.memory", os.environ.get("RESONANCE_SPARK_DRIVER_MEMORY", "2g")
+        )
     session = builder.getOrCreate()
+    if session.sparkContext.master.startswith("local"):
+        # One shuffle partition per core; adaptive execution pays off on big shuffles, on a
+        # laptop's small data it only adds stages. A cluster keeps Spark's defaults; --conf wins.
+        given = session.sparkContext.getConf()
+        local = {"spark.sql.shuffle.partitions": str(session.sparkContext.defaultParallelism),
+                 "spark.sql.adaptive.enabled": "false"}
+        for key, value in local.items():
+            if not given.contains(key):
+                session.conf.set(key, value)
     checkpoints = os.environ.get("RESONANCE_SPARK_CHECKPOINT_DIR")
     if checkpoints:  # reliable checkpoints for iterations (a cluster's HDFS or object store)
         session.sparkContext.setCheckpointDir(checkpoints)
