@@ -99,6 +99,7 @@ def run_size(name: str, periods: list[str] | None, pagerank: bool, workdir: Path
     inc = export_events(con, lake)
     r["export_one_day_s"] = time.perf_counter() - t
     r["export_one_day_days"] = len(inc.days_written)
+    print(f"{name}: export {r['export_s']:.1f} s, one more day {r['export_one_day_s']:.2f} s", flush=True)
 
     t = time.perf_counter()
     duck = run_pipeline(con, periods=periods, as_of=as_of)
@@ -106,6 +107,7 @@ def run_size(name: str, periods: list[str] | None, pagerank: bool, workdir: Path
     r["duckdb_stages"] = duck["seconds"]
     r["periods"] = duck["periods"]
     on_duckdb = snapshot(con)
+    print(f"{name}: duckdb {r['duckdb_s']:.1f} s {duck['seconds']}", flush=True)
 
     t = time.perf_counter()
     sp = run_pipeline(con, engine="spark", periods=periods, as_of=as_of, events_parquet=str(lake),
@@ -113,6 +115,7 @@ def run_size(name: str, periods: list[str] | None, pagerank: bool, workdir: Path
     r["spark_s"] = time.perf_counter() - t
     r["spark_stages"] = sp["seconds"]
     r["largest_difference"] = largest_difference(on_duckdb, snapshot(con))
+    print(f"{name}: spark {r['spark_s']:.1f} s {sp['seconds']}", flush=True)
 
     if pagerank:
         rules = load_rules()

@@ -173,3 +173,29 @@ def test_spark_from_the_lake_gives_the_same_tables_as_duckdb(store, spark, tmp_p
         assert reasons == 0
         assert rows(fresh, "SELECT reason, rule FROM person_persona ORDER BY ALL") == rows(
             store, "SELECT reason, rule FROM person_persona ORDER BY ALL")
+
+
+def test_auto_pagerank_stays_distributed_on_spark_above_the_collect_limit(store):
+    """`eminence.pagerank = "auto"`: igraph on DuckDB; on Spark, the join-based iteration once the
+    endorsement graph has more edges than `collect_max_edges` (counted by the engine)."""
+    import pyarrow as pa
+
+    from resonance.metrics.eminence import pagerank_method
+    from resonance.metrics.engine import DuckDBEngine
+    from resonance.metrics.rules import load_rules
+
+    cfg = load_rules()["eminence"]
+    assert cfg["pagerank"] == "auto"
+    eng = DuckDBEngine(store.con)
+    try:
+        edges = eng.upload(pa.table({"period": ["2026-01"] * 3, "src": ["a", "b", "c"], "dst": ["b", "c", "a"],
+                                     "weight": [1.0, 2.0, 3.0]}), "edges")
+        assert pagerank_method(eng, edges, {**cfg, "collect_max_edges": 0}) == "igraph"  # DuckDB holds it all
+        eng.name = "spark"  # the decision as the Spark engine takes it, on the same counted table
+        assert pagerank_method(eng, edges, {**cfg, "collect_max_edges": 3}) == "igraph"
+        assert pagerank_method(eng, edges, {**cfg, "collect_max_edges": 2}) == "ibis"
+        assert pagerank_method(eng, edges, {**cfg, "pagerank": "igraph", "collect_max_edges": 0}) == "igraph"
+        with pytest.raises(ValueError, match="auto"):
+            pagerank_method(eng, edges, {**cfg, "pagerank": "graphx"})
+    finally:
+        eng.close()
