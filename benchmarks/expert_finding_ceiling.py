@@ -412,7 +412,7 @@ def markdown(report: dict, baselines: dict[str, dict[str, float]]) -> str:
     lines = [
         f"\n## Expert finding — headroom and alternative scorers — {datetime.now().strftime('%Y-%m-%d %H:%M')}",
         f"Machine: {ef.machine()}",
-        f"Command: `python benchmarks/expert_finding_ceiling.py {' '.join(sys.argv[1:])}`".rstrip(),
+        f"Command: `{' '.join(['python benchmarks/expert_finding_ceiling.py', *sys.argv[1:]])}`",
         "",
         "Headroom on the test questions (accepted answerer / any answerer):",
         "",
