@@ -24,6 +24,7 @@ REVIEWED = {
         '", ".join("u." + c.strip() for c in _USER_COLUMNS.split(","))': "column list from a constant",
     },
     "web/routes/admin.py": {"where": "a constant WHERE clause with ? placeholders"},
+    "privacy/consent.py": {"leave": "one of two constant SQL fragments; values are ? parameters"},
     "privacy/export.py": {"table": "table names from the catalog, quoted"},
     "privacy/forget.py": {
         "_in(BUSINESS_KINDS)": "a constant tuple, quoted",
@@ -36,6 +37,14 @@ REVIEWED = {
         "text": "a catalog column cast",
         "back": "a constant cast",
         "cast": "a constant cast",
+        'remap.format("kudos_id")': "a constant MAP lookup over a constant column; keys and values are ? parameters",
+        'remap.format("native_id")': "a constant MAP lookup over a constant column; keys and values are ? parameters",
+        'remap.format("subject")': "a constant MAP lookup over a constant column; keys and values are ? parameters",
+        "remap.format(\"json_extract_string(extra, 'kudos_id')\")": "a constant MAP lookup over a constant "
+                                                                   "expression; keys and values are ? parameters",
+        "', '.join(c for c in _release_columns(con))": "column names from the catalog",
+        "', '.join(columns)": "column names from the catalog",
+        "', '.join('?' * len(columns))": "placeholders",
     },
     "kudos/context.py": {"kind_sql": "only ? placeholders, one per item kind"},
     "kudos/operations.py": {"cond": "constant conditions with ? placeholders, joined by the caller"},
