@@ -90,8 +90,10 @@ def is_opted_out(con: duckdb.DuckDBPyConnection, person_id: str) -> bool:
 
 
 def opted_out_people(con: duckdb.DuckDBPyConnection) -> set[str]:
-    """Everyone who opted out of analytics."""
-    return {r[0] for r in con.execute(OPTED_OUT_SQL).fetchall()}
+    """Everyone who opted out of analytics (read once per web GET request: a page asks several times)."""
+    from resonance.web.cache import request_memo
+
+    return set(request_memo("opted_out_people", lambda: frozenset(r[0] for r in con.execute(OPTED_OUT_SQL).fetchall())))
 
 
 def set_consent(
