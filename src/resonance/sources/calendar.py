@@ -134,8 +134,9 @@ class CalendarSource(Source):
                 out.reject(name, line, "RRULE", f"unreadable RRULE: {exc}",
                            component.to_ical().decode("utf-8", "replace")[:65536])
                 continue
-            if freq in SUB_DAILY:
-                out.reject(name, line, "RRULE", f"a meeting repeating {freq.lower()} is not expanded",
+            if freq in SUB_DAILY or _many_a_day(component.get("RRULE")):
+                out.reject(name, line, "RRULE", f"a meeting repeating {freq.lower()} "
+                           f"{'(more than 24 times a day) ' if freq not in SUB_DAILY else ''}is not expanded",
                            component.to_ical().decode("utf-8", "replace")[:65536])
                 continue
             if component.get("RRULE") or component.get("RDATE") or component.get("RECURRENCE-ID"):
@@ -148,17 +149,25 @@ class CalendarSource(Source):
         occurrences = []
         if recurring:
             try:
+                # Month by month through the window, with a ceiling: rules are not trusted to be finite or
+                # sparse. (Not the lazy `after()`: a series with an occurrence moved centuries ahead makes it
+                # search without end once the window's occurrences are done.)
+                query = recurring_ical_events.of(valid)
+                chunk_start = datetime.combine(self.window[0], datetime.min.time())
                 end = datetime.combine(self.window[1], datetime.min.time())
-                # Lazily, in time order, with a ceiling: rules are not trusted to be finite or sparse.
-                for occurrence in recurring_ical_events.of(valid).after(self.window[0]):
-                    start = _utc(occurrence.get("DTSTART").dt)
-                    if start is not None and start.replace(tzinfo=None) >= end:
-                        break
-                    if len(occurrences) >= MAX_OCCURRENCES:
-                        out.reject(name, 1, "RRULE", f"more than {MAX_OCCURRENCES:,} occurrences in the window: "
-                                   f"the rest not expanded", None)
-                        break
-                    occurrences.append(occurrence)
+                seen: set[tuple[str, str]] = set()
+                while chunk_start < end and len(occurrences) < MAX_OCCURRENCES:
+                    chunk_end = min(end, chunk_start + timedelta(days=31))
+                    for occurrence in query.between(chunk_start, chunk_end):
+                        key = (str(occurrence.get("UID")), str(occurrence.get("DTSTART").dt))
+                        if key not in seen:  # an occurrence spanning two months comes back in both
+                            seen.add(key)
+                            occurrences.append(occurrence)
+                    chunk_start = chunk_end
+                if len(occurrences) > MAX_OCCURRENCES:
+                    out.reject(name, 1, "RRULE", f"more than {MAX_OCCURRENCES:,} occurrences in the window: "
+                               f"the rest not expanded", None)
+                    del occurrences[MAX_OCCURRENCES:]
             except Exception as exc:  # noqa: BLE001 - a broken rule: quarantine, keep the singles
                 out.reject(name, 1, "RRULE", f"recurrences cannot be expanded: {exc}", None)
         for component, is_recurring in [(c, False) for c in singles] + [(c, True) for c in occurrences]:
@@ -304,6 +313,17 @@ def _address(prop: Any) -> tuple[str | None, str | None]:
 
 MAX_NESTING = 8
 """VCALENDAR > VEVENT > VALARM is 3 deep; anything much deeper is an attack or garbage."""
+def _many_a_day(rule: Any) -> bool:
+    """A rule that repeats more than 24 times a day through BYHOUR, BYMINUTE and BYSECOND lists (sub-daily
+    in disguise: FREQ=DAILY;BYHOUR=0,...,23;BYMINUTE=0,...,59 is 1,440 meetings a day)."""
+    if not rule or not hasattr(rule, "get"):
+        return False
+    per_day = 1
+    for part in ("BYHOUR", "BYMINUTE", "BYSECOND"):
+        per_day *= max(1, len(rule.get(part) or []))
+    return per_day > 24
+
+
 MAX_OCCURRENCES = 20_000
 """Occurrences expanded per file within the window (an hourly meeting for a year is 8,760)."""
 SUB_DAILY = ("SECONDLY", "MINUTELY")
