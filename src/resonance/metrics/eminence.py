@@ -148,13 +148,7 @@ def pagerank_igraph(engine: Engine, nodes: ibis.Table, edges: ibis.Table, dampin
             dst = pc.index_in(e_slice.column("dst"), value_set=names).to_numpy()
             g.add_edges(np.column_stack([src, dst]).tolist())
             weights = e_slice.column("weight").to_numpy().tolist()
-        ranks = g.personalized_pagerank(
-            damping=damping,
-            weights=weights,
-            reset=n_slice.column("t").to_numpy().tolist(),
-            directed=True,
-            implementation="arpack",
-        )
+        ranks = personalized_pagerank(g, damping, weights, n_slice.column("t").to_numpy().tolist())
         out.append(
             pa.table(
                 {
@@ -165,6 +159,19 @@ def pagerank_igraph(engine: Engine, nodes: ibis.Table, edges: ibis.Table, dampin
             )
         )
     return engine.upload(concat_or_empty(out, RANK_SCHEMA), "ranks")
+
+
+def personalized_pagerank(g: ig.Graph, damping: float, weights: list[float] | None, reset: list[float]) -> list[float]:
+    """igraph's personalized PageRank with ARPACK; PRPACK when ARPACK fails. ARPACK starts from a random
+    vector and now and then fails on the very same graph ("LAPACK error in tridiagonal eigenvalue
+    calculation", seen by benchmarks/run.py on a recompute of an unchanged store); PRPACK solves the
+    same equations directly (the results agree to about 1e-13)."""
+    try:
+        return g.personalized_pagerank(damping=damping, weights=weights, reset=reset, directed=True,
+                                       implementation="arpack")
+    except ig.InternalError:
+        return g.personalized_pagerank(damping=damping, weights=weights, reset=reset, directed=True,
+                                       implementation="prpack")
 
 
 RANK_SCHEMA = pa.schema([("period", pa.string()), ("person_id", pa.string()), ("rank", pa.float64())])
