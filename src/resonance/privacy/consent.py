@@ -173,15 +173,14 @@ def set_consent_many(
         return 0
     ensure_privacy_schema(con)
     # Left alone: anyone who already chose (keep_choices), or whose value is already `granted`.
-    leave = "c.person_id IS NOT NULL" if keep_choices else "c.granted = ?"
-    params: list = [sorted(set(person_ids)), purpose] + ([] if keep_choices else [granted])
+    params: list = [sorted(set(person_ids)), purpose, keep_choices, granted]
     con.execute("BEGIN TRANSACTION")
     try:
         rows = con.execute(
-            f"""SELECT p.person_id FROM (SELECT unnest(?) AS person_id) p
-                LEFT JOIN consent c ON c.person_id = p.person_id AND c.purpose = ?
-                WHERE c.person_id IS NULL OR NOT ({leave})
-                ORDER BY p.person_id""",
+            """SELECT p.person_id FROM (SELECT unnest(?) AS person_id) p
+               LEFT JOIN consent c ON c.person_id = p.person_id AND c.purpose = ?
+               WHERE c.person_id IS NULL OR NOT (? OR c.granted = ?)
+               ORDER BY p.person_id""",
             params,
         ).fetchall()
         changed = [r[0] for r in rows]
