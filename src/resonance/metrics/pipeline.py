@@ -35,8 +35,11 @@ from resonance.metrics import (
     reaction,
     resolve,
 )
+from resonance.metrics import (
+    incremental as incr,
+)
 from resonance.metrics.engine import Engine, make_engine
-from resonance.metrics.periods import Period, assign, periods_table, select_periods
+from resonance.metrics.periods import _ROLLING, CALENDAR_TYPES, Period, assign, periods_table, select_periods
 from resonance.metrics.persona import persona_rules
 from resonance.metrics.relations import rounded
 from resonance.metrics.rules import load_rules, rules_hash
@@ -119,6 +122,7 @@ def run_pipeline(
     spark_master: str | None = None,
     spark_session: Any = None,
     as_of: datetime | None = None,
+    incremental: bool = False,
 ) -> dict[str, Any]:
     """Compute every metric for the chosen periods and write the metric tables.
 
@@ -130,6 +134,14 @@ def run_pipeline(
     `as_of`: nothing dated after it counts (default: now, UTC; or `[periods] as_of`
     in the rules) — calendars and CRMs hold future meetings and close dates, which
     must not open periods that have not happened yet.
+
+    `incremental=True`: when the last compute kept the same period types up to date
+    with the same rules, recompute only the periods touched since (new or late
+    events, see incremental.py); otherwise (or when identities or people changed)
+    compute everything. The summary says which: `mode` is `incremental`, `full`
+    (with `full_reason` when an incremental one was asked for) or `periods` (chosen
+    labels: the state is cleared, so the next incremental compute is a full one);
+    `periods_recomputed` lists the labels computed.
     """
     rules = rules if rules is not None else load_rules()
     ensure_metric_tables(con)
@@ -144,19 +156,43 @@ def run_pipeline(
     summary: dict[str, Any] = {"run_id": run_id, "engine": engine}
     eng: Engine | None = None
     try:
-        eng = make_engine(con, engine, spark_master=spark_master, spark_session=spark_session)
-        timings["start_engine"] = round(time.perf_counter() - started, 3)
         cutoff = as_of or _rules_as_of(rules) or datetime.now(UTC).replace(tzinfo=None)
         summary["as_of"] = cutoff.isoformat()
-        outputs, chosen = _compute(eng, periods, rules, progress, timings, cutoff)
+        types = _types_only(periods, rules)
+        fp = incr.fingerprint(con) if types is not None else None
+        scope: incr.Scope | None = None
+        summary["mode"] = "full" if types is not None else "periods"
+        if incremental and types is not None and fp is not None:
+            try:
+                scope = incr.plan(con, types, rules_hash(rules), cutoff, fp)
+                summary["mode"] = "incremental"
+            except incr.NeedFull as exc:
+                summary["full_reason"] = str(exc)
+        timings["plan"] = round(time.perf_counter() - started, 3)
+        if scope is not None and not scope.windows:
+            return _nothing_to_do(con, summary, scope, types or [], rules, cutoff, fp, run_id, started, timings)
+        t0 = time.perf_counter()
+        eng = make_engine(con, engine, spark_master=spark_master, spark_session=spark_session)
+        timings["start_engine"] = round(time.perf_counter() - t0, 3)
+        try:
+            outputs, chosen, bounds = _compute(eng, periods, rules, progress, timings, cutoff, scope)
+        except incr.NeedFull as exc:
+            summary["mode"], summary["full_reason"], scope = "full", str(exc), None
+            outputs, chosen, bounds = _compute(eng, periods, rules, progress, timings, cutoff, None)
+        if scope is not None:
+            summary["touched_days"] = scope.touched_days
         summary["periods"] = len(chosen)
+        summary["periods_recomputed"] = [p.label for p in chosen]
         summary["period_types"] = sorted({p.type for p in chosen})
         if chosen:
             summary["first_period_start"] = min(p.start for p in chosen).isoformat()
             summary["last_period_end"] = max(p.end for p in chosen).isoformat()
         t0 = time.perf_counter()
         _step(progress, "write")
-        summary["rows"] = _write(con, eng, outputs, chosen, run_id, rules)
+        state = None
+        if types is not None and fp is not None:
+            state = (types, rules_hash(rules), cutoff, fp, bounds)
+        summary["rows"] = _write(con, eng, outputs, chosen, run_id, rules, scope, state)
         timings["write"] = round(time.perf_counter() - t0, 3)
         summary["people"] = (
             int(
@@ -190,6 +226,56 @@ def run_pipeline(
             eng.close()
 
 
+def _types_only(periods: Sequence[str] | None, rules: dict[str, Any]) -> list[str] | None:
+    """The period types a compute keeps up to date, or None when it names periods by label."""
+    default = list(rules["periods"]["types"])
+    types: list[str] = []
+    for spec in periods or []:
+        for part in str(spec).split(","):
+            part = part.strip()
+            if not part:
+                continue
+            if part == "all":
+                types.extend(default)
+            elif part in CALENDAR_TYPES or _ROLLING.match(part):
+                types.append(part)
+            else:
+                return None
+    return sorted(set(types or default))
+
+
+def _nothing_to_do(
+    con: duckdb.DuckDBPyConnection,
+    summary: dict[str, Any],
+    scope: incr.Scope,
+    types: list[str],
+    rules: dict[str, Any],
+    cutoff: datetime,
+    fp: incr.Fingerprint | None,
+    run_id: int,
+    started: float,
+    timings: dict[str, float],
+) -> dict[str, Any]:
+    """An incremental compute with nothing new: record the state (the as-of moved on) and the run."""
+    assert fp is not None
+    con.execute("BEGIN TRANSACTION")
+    try:
+        incr.save_state(con, run_id, types, rules_hash(rules), cutoff, fp, scope.state.first_time,
+                        scope.state.last_time)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    summary.update(periods=0, periods_recomputed=[], touched_days=0, period_types=types, rows={}, people=0,
+                   seconds=timings, total_seconds=round(time.perf_counter() - started, 3))
+    con.execute(
+        """UPDATE metric_runs SET finished_at = now()::TIMESTAMP, status = 'done', periods = ?, summary = ?
+           WHERE run_id = ?""",
+        [[], json.dumps(summary), run_id],
+    )
+    return summary
+
+
 def _step(progress: Progress | None, stage: str) -> None:
     if progress is not None:
         progress(stage, STAGES.index(stage), len(STAGES))
@@ -207,8 +293,11 @@ def _compute(
     progress: Progress | None,
     timings: dict[str, float],
     as_of: datetime,
-) -> tuple[dict[str, ibis.Table], list[Period]]:
-    """Run every stage; returns the materialised output tables by store table name, and the periods."""
+    scope: incr.Scope | None = None,
+) -> tuple[dict[str, ibis.Table], list[Period], tuple[datetime | None, datetime | None]]:
+    """Run every stage; returns the materialised output tables by store table name, the periods, and the
+    time range of the data. With a scope, only rows inside its windows are resolved and only its
+    candidate periods computed."""
     clock = [time.perf_counter()]
 
     def lap(name: str) -> None:
@@ -219,11 +308,24 @@ def _compute(
     _step(progress, "resolve")
     events, items, identities, people = (eng.input(n) for n in ("events", "items", "identities", "people"))
     events = events.filter(events.time <= ibis.literal(as_of, type="timestamp"))
+
+    def inside(t: ibis.Table) -> ibis.Table:
+        return t if scope is None else t.filter(_in_windows(t.time, scope.windows))
+
+    if scope is not None:
+        # Rows in the windows, plus every attendance of a meeting attended there (a meeting's ties
+        # depend on all its attendees).
+        attended = inside(events.filter(events.verb == "Attend"))
+        attended = attended.select(_meeting=attended.object)
+        events = events.filter(
+            _in_windows(events.time, scope.windows)
+            | ((events.verb == "Attend") & events.object.isin(attended._meeting))
+        )
     people = eng.materialize(people, "people")
-    contrib = eng.materialize(resolve.contributions(events, items, identities, rules), "contrib")
-    react = eng.materialize(resolve.reactions(events, items, identities, rules), "react")
-    endorse = eng.materialize(resolve.endorsements(events, identities), "endorse")
-    ties = eng.materialize(resolve.ties(events, react, endorse, identities, rules), "ties")
+    contrib = eng.materialize(inside(resolve.contributions(events, items, identities, rules)), "contrib")
+    react = eng.materialize(inside(resolve.reactions(events, items, identities, rules)), "react")
+    endorse = eng.materialize(inside(resolve.endorsements(events, identities)), "endorse")
+    ties = eng.materialize(inside(resolve.ties(events, react, endorse, identities, rules)), "ties")
     lap("resolve")
 
     _step(progress, "periods")
@@ -235,11 +337,15 @@ def _compute(
     )
     bounds = eng.to_arrow(times.aggregate(first=times.time.min(), last=times.time.max())).to_pylist()[0]
     first, last = _as_datetime(bounds["first"]), _as_datetime(bounds["last"])
+    if scope is not None:
+        first, last = scope.bounds(first, last)
     chosen = select_periods(period_specs, first, last, rules["periods"]["types"])
+    if scope is not None:
+        chosen = [p for p in chosen if p.label in scope.candidates]
     outputs: dict[str, ibis.Table] = {"metric_contributions": contrib, "metric_reactions": react}
     if not chosen:
         lap("periods")
-        return outputs, chosen
+        return outputs, chosen, (first, last)
     ptab = eng.upload(periods_table(chosen), "periods")
     contrib_p = eng.materialize(assign(contrib, ptab), "contrib_p")
     react_p = eng.materialize(assign(react, ptab), "react_p")
@@ -354,7 +460,18 @@ def _compute(
             ),
         }
     )
-    return outputs, chosen
+    return outputs, chosen, (first, last)
+
+
+def _in_windows(t: ibis.TimestampValue, windows: list[tuple[datetime, datetime]]) -> ibis.BooleanValue:
+    """t lies in one of the half-open windows."""
+    conds = [
+        (t >= ibis.literal(lo, type="timestamp")) & (t < ibis.literal(hi, type="timestamp")) for lo, hi in windows
+    ]
+    out = conds[0]
+    for c in conds[1:]:
+        out = out | c
+    return out
 
 
 def _as_datetime(value: Any) -> datetime | None:
@@ -374,8 +491,11 @@ def _write(
     chosen: list[Period],
     run_id: int,
     rules: dict[str, Any],
+    scope: incr.Scope | None = None,
+    state: tuple[Any, ...] | None = None,
 ) -> dict[str, int]:
-    """Replace the chosen periods' rows (and the event-level tables) in one transaction."""
+    """Replace the chosen periods' rows (and the event-level tables: all of them, or those inside the
+    scope's windows) and record the compute state, in one transaction."""
     labels = [p.label for p in chosen]
     # Results computed by Spark are collected first, so the store's transaction stays short.
     arrow = {}
@@ -386,7 +506,11 @@ def _write(
     writer.execute("BEGIN TRANSACTION")
     try:
         for name in EVENT_TABLES:
-            writer.execute(f"DELETE FROM {name}")
+            if scope is None:
+                writer.execute(f"DELETE FROM {name}")
+            else:
+                for lo, hi in scope.windows:
+                    writer.execute(f"DELETE FROM {name} WHERE time >= ? AND time < ?", [lo, hi])
         for name in PERIOD_TABLES:
             writer.execute(f"DELETE FROM {name} WHERE period IN (SELECT unnest(?::VARCHAR[]))", [labels])
         writer.execute("DELETE FROM metric_periods WHERE period IN (SELECT unnest(?::VARCHAR[]))", [labels])
@@ -417,6 +541,11 @@ def _write(
             else:
                 counts[name] = int(writer.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0])
         _fill_persona_reasons(writer, labels, rules)
+        if state is None:
+            incr.clear_state(writer)
+        else:
+            types, digest, cutoff, fp, (first, last) = state
+            incr.save_state(writer, run_id, types, digest, cutoff, fp, first, last)
         writer.execute("COMMIT")
     except BaseException:
         writer.execute("ROLLBACK")
