@@ -37,6 +37,8 @@ REVIEWED = {
         "back": "a constant cast",
         "cast": "a constant cast",
     },
+    "kudos/context.py": {"kind_sql": "only ? placeholders, one per item kind"},
+    "kudos/operations.py": {"cond": "constant conditions with ? placeholders, joined by the caller"},
     "jobs/runner.py": {"', '.join(JOB_COLUMNS)": "column list from a constant"},
     "org/export.py": {"path": "an output path given by an admin on the command line, quotes doubled",
                       "fmt": "one of two constants chosen by the file suffix"},

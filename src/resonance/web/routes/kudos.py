@@ -46,7 +46,7 @@ from resonance.kudos.slack import (
     verify_token,
 )
 from resonance.privacy.guard import AccessDenied, NotAuthenticated, Principal
-from resonance.web.deps import current_principal, get_con
+from resonance.web.deps import current_principal, get_con, require_principal
 from resonance.web.nav import PERSONAL, NavItem, register
 from resonance.web.problems import TYPE_PREFIX, error_response
 from resonance.web.routes.me import me
@@ -243,7 +243,8 @@ def api_given(
     )
 
 
-@router.get("/api/kudos/links", tags=["kudos"])
+# Sign-in is checked before the query is validated: an anonymous caller learns nothing, not even the parameters.
+@router.get("/api/kudos/links", tags=["kudos"], dependencies=[Depends(require_principal)])
 def api_links(request: Request, con: Con, meeting: Ref) -> MeetingLinksOut:
     """One signed one-click link per colleague on a meeting you organised, to paste in a follow-up
     e-mail or a CRM record. Each link thanks one person once, without sign-in, until it expires."""
