@@ -21,6 +21,7 @@ a test, a benchmark) skips Ibis's compilation.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from collections import Counter, OrderedDict
@@ -129,10 +130,13 @@ class DuckDBEngine(Engine):
     name = "duckdb"
     dialect = "duckdb"
 
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, memory_limit: str | None = None, temp_dir: str | None = None
+    ) -> None:
         super().__init__()
         self.cursor = con.cursor()
         self.cursor.execute("SET TimeZone = 'UTC'")
+        self._restore = _limit_memory(self.cursor, memory_limit, temp_dir)
         self._temps: list[str] = []
         self._inputs: dict[str, ibis.Table] = {}
         for name, sql in INPUT_QUERIES.items():
@@ -175,7 +179,39 @@ class DuckDBEngine(Engine):
         for name in INPUT_QUERIES:
             self.cursor.execute(f"DROP VIEW IF EXISTS _in_{name}")
         self._temps.clear()
+        for statement in self._restore:
+            self.cursor.execute(statement)
         self.cursor.close()
+
+
+_MEMORY = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)?\s*$", re.IGNORECASE)
+
+
+def _limit_memory(cursor: duckdb.DuckDBPyConnection, memory_limit: str | None, temp_dir: str | None) -> list[str]:
+    """Bound DuckDB's memory for the compute (beyond it, operators and temporary tables spill to the temp
+    directory); returns the statements that restore the previous settings.
+
+    Defaults come from Settings (`RESONANCE_MEMORY_LIMIT`, default 2GB; `RESONANCE_TEMP_DIR`)."""
+    from resonance.config import Settings
+
+    settings = Settings()
+    limit = memory_limit or settings.compute_memory_limit
+    folder = temp_dir or settings.compute_temp_dir
+    if not _MEMORY.match(limit):
+        raise ValueError(f"memory limit {limit!r}: use a size such as 2GB or 512MB")
+    old_limit, old_dir, old_order = cursor.execute(
+        "SELECT current_setting('memory_limit'), current_setting('temp_directory'),"
+        " current_setting('preserve_insertion_order')"
+    ).fetchall()[0]
+    restore = [f"SET memory_limit = '{old_limit}'"]
+    cursor.execute(f"SET memory_limit = '{limit.strip()}'")
+    if folder:
+        restore.append(f"SET temp_directory = '{str(old_dir).replace(chr(39), chr(39) * 2)}'")
+        cursor.execute(f"SET temp_directory = '{str(folder).replace(chr(39), chr(39) * 2)}'")
+    # Insertion order is not needed (every result is sorted when read), and keeping it costs memory.
+    cursor.execute("SET preserve_insertion_order = false")
+    restore.append(f"SET preserve_insertion_order = {'true' if old_order else 'false'}")
+    return restore
 
 
 def spark_session(master: str | None = None, warehouse: str | None = None) -> Any:
@@ -316,10 +352,10 @@ def _spark_schema(table: pa.Table) -> Any:
 
 
 def make_engine(con: duckdb.DuckDBPyConnection, engine: str = "duckdb", spark_master: str | None = None,
-                spark_session: Any = None) -> Engine:
-    """The engine named `engine` ('duckdb' or 'spark')."""
+                spark_session: Any = None, memory_limit: str | None = None) -> Engine:
+    """The engine named `engine` ('duckdb' or 'spark'); `memory_limit` bounds DuckDB's memory."""
     if engine == "duckdb":
-        return DuckDBEngine(con)
+        return DuckDBEngine(con, memory_limit=memory_limit)
     if engine == "spark":
         return SparkEngine(con, master=spark_master, session=spark_session)
     raise ValueError(f"unknown engine {engine!r}; use duckdb or spark")

@@ -123,6 +123,7 @@ def run_pipeline(
     spark_session: Any = None,
     as_of: datetime | None = None,
     incremental: bool = False,
+    memory_limit: str | None = None,
 ) -> dict[str, Any]:
     """Compute every metric for the chosen periods and write the metric tables.
 
@@ -141,7 +142,8 @@ def run_pipeline(
     compute everything. The summary says which: `mode` is `incremental`, `full`
     (with `full_reason` when an incremental one was asked for) or `periods` (chosen
     labels: the state is cleared, so the next incremental compute is a full one);
-    `periods_recomputed` lists the labels computed.
+    `periods_recomputed` lists the labels computed. `memory_limit` bounds DuckDB's memory during the
+    compute (default: Settings' `RESONANCE_MEMORY_LIMIT`, 2GB; beyond it DuckDB spills to disk).
     """
     rules = rules if rules is not None else load_rules()
     ensure_metric_tables(con)
@@ -172,7 +174,8 @@ def run_pipeline(
         if scope is not None and not scope.windows:
             return _nothing_to_do(con, summary, scope, types or [], rules, cutoff, fp, run_id, started, timings)
         t0 = time.perf_counter()
-        eng = make_engine(con, engine, spark_master=spark_master, spark_session=spark_session)
+        eng = make_engine(con, engine, spark_master=spark_master, spark_session=spark_session,
+                          memory_limit=memory_limit)
         timings["start_engine"] = round(time.perf_counter() - t0, 3)
         try:
             outputs, chosen, bounds = _compute(eng, periods, rules, progress, timings, cutoff, scope)
@@ -377,9 +380,9 @@ def _compute(
     lap("eminence")
 
     _step(progress, "knowledge")
-    values = eng.materialize(
-        knowledge.reaction_values(react_p, pairs, eminence_v, items, identities, people, rules), "knowledge_r"
-    )
+    # The period-independent factors once per reaction, then repeated for its periods.
+    static = eng.materialize(knowledge.static_values(react, items, identities, people, rules), "knowledge_s")
+    values = eng.materialize(knowledge.period_values(assign(static, ptab), pairs, eminence_v, rules), "knowledge_r")
     item_rows, knowledge_b = knowledge.summarize(values)
     item_rows = eng.materialize(item_rows, "item_value")
     knowledge_b = eng.materialize(knowledge_b, "knowledge_b")
@@ -511,9 +514,13 @@ def _write(
             else:
                 for lo, hi in scope.windows:
                     writer.execute(f"DELETE FROM {name} WHERE time >= ? AND time < ?", [lo, hi])
-        for name in PERIOD_TABLES:
-            writer.execute(f"DELETE FROM {name} WHERE period IN (SELECT unnest(?::VARCHAR[]))", [labels])
-        writer.execute("DELETE FROM metric_periods WHERE period IN (SELECT unnest(?::VARCHAR[]))", [labels])
+        stored = {r[0] for r in writer.execute("SELECT period FROM metric_periods").fetchall()}
+        everything = stored <= set(labels)  # a full compute: emptying a table is far cheaper than a filter
+        for name in (*PERIOD_TABLES, "metric_periods"):
+            if everything:
+                writer.execute(f"DELETE FROM {name}")
+            else:
+                writer.execute(f"DELETE FROM {name} WHERE period IN (SELECT unnest(?::VARCHAR[]))", [labels])
         for p in chosen:
             writer.execute(
                 """INSERT INTO metric_periods
@@ -521,26 +528,30 @@ def _write(
                    VALUES (?, ?, ?, ?, ?, now()::TIMESTAMP)""",
                 [p.label, p.type, p.start, p.end, run_id],
             )
+        reasons, reason_params = _persona_reason_sql(rules)
         for name, expr in outputs.items():
             cols = ", ".join(TABLE_COLUMNS[name])
             if eng.name == "duckdb":
-                source = eng.table_name(expr) or eng.table_name(eng.materialize(expr, f"out_{name}"))
-                writer.execute(f'INSERT INTO {name} ({cols}) SELECT {cols} FROM "{source}"')
+                # Straight from the expression (no intermediate copy when it is not materialised yet).
+                name_of = eng.table_name(expr)
+                source = f'"{name_of}"' if name_of else f"({eng.sql(expr)})"
             else:
                 writer.register("_metric_out", arrow[name])
-                writer.execute(f"INSERT INTO {name} ({cols}) SELECT {cols} FROM _metric_out")
+                source = "_metric_out"
+            extra, params = ("", [])
+            if name == "person_persona":  # each persona's rule and reason, with the person's own figures
+                extra, params = reasons, reason_params
+            inserted = writer.execute(
+                f"INSERT INTO {name} ({cols}{', rule, reason' if extra else ''}) "
+                f"SELECT {cols}{extra} FROM {source} AS _out",
+                params,
+            ).fetchall()[0][0]
+            if eng.name != "duckdb":
                 writer.unregister("_metric_out")
-            counts[name] = 0
-        for name in outputs:
-            if name in PERIOD_TABLES:
-                counts[name] = int(
-                    writer.execute(
-                        f"SELECT count(*) FROM {name} WHERE period IN (SELECT unnest(?::VARCHAR[]))", [labels]
-                    ).fetchall()[0][0]
-                )
-            else:
+            counts[name] = int(inserted)
+        for name in EVENT_TABLES:
+            if name in outputs and scope is not None:
                 counts[name] = int(writer.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0])
-        _fill_persona_reasons(writer, labels, rules)
         if state is None:
             incr.clear_state(writer)
         else:
@@ -556,17 +567,14 @@ def _write(
     return counts
 
 
-def _fill_persona_reasons(
-    writer: duckdb.DuckDBPyConnection, labels: list[str], rules: dict[str, Any]
-) -> None:
-    """Each persona's rule (with the thresholds) and its reason (with the person's own figures)."""
+def _persona_reason_sql(rules: dict[str, Any]) -> tuple[str, list[Any]]:
+    """The select-list tail `, rule, reason` for person_persona rows: each persona's rule (with the
+    thresholds) and its reason (with the person's own figures), and its parameters."""
     words = persona_rules(rules)
-    writer.execute(
-        """
-        UPDATE person_persona SET
-          rule = CASE persona WHEN 'Observer' THEN ? WHEN 'Catalyst' THEN ? WHEN 'Responder' THEN ?
-                              WHEN 'Broadcaster' THEN ? ELSE ? END,
-          reason = CASE persona
+    sql = """,
+          CASE persona WHEN 'Observer' THEN ? WHEN 'Catalyst' THEN ? WHEN 'Responder' THEN ?
+                       WHEN 'Broadcaster' THEN ? ELSE ? END,
+          CASE persona
             WHEN 'Observer' THEN
               CASE WHEN given = 0 AND reads = 0 THEN 'No contributions and no reactions given in this period.'
                    ELSE printf('No contributions; you gave %.1f reaction points and read %d items.',
@@ -581,15 +589,5 @@ def _fill_persona_reasons(
                                            || 'others.', contributions, given)
             ELSE printf('You gave %.1f reaction points and received %.1f, with %d contributions: '
                         || 'a balanced give and take.', given, received, contributions)
-          END
-        WHERE period IN (SELECT unnest(?::VARCHAR[]))
-        """,
-        [
-            words["Observer"],
-            words["Catalyst"],
-            words["Responder"],
-            words["Broadcaster"],
-            words["Engager"],
-            labels,
-        ],
-    )
+          END"""
+    return sql, [words["Observer"], words["Catalyst"], words["Responder"], words["Broadcaster"], words["Engager"]]
