@@ -54,6 +54,14 @@ INPUT_QUERIES = {
 }
 """The columns of the store's tables that the metrics read (the engine's inputs)."""
 
+STORED_QUERIES = {
+    "stored_contributions": "SELECT event_id, time, person_id, item_id, kind, weight FROM metric_contributions",
+    "stored_reactions": """SELECT event_id, time, reactor_id, author_id, item_id, kind, ctx_meeting, ctx_account,
+                                  ctx_opportunity, weight FROM metric_reactions""",
+}
+"""The event-level rows the last compute wrote (read, on demand, by an incremental compute: rows of days
+nothing touched are reused as they are)."""
+
 _SQL_CACHE: OrderedDict[tuple[str, ops.Node], str] = OrderedDict()
 _SQL_CACHE_SIZE = 2048
 
@@ -144,6 +152,8 @@ class DuckDBEngine(Engine):
 
     def input(self, name: str) -> ibis.Table:
         if name not in self._inputs:
+            if name in STORED_QUERIES:
+                self.cursor.execute(f"CREATE OR REPLACE TEMP VIEW _in_{name} AS {STORED_QUERIES[name]}")
             schema = self.cursor.sql(f"SELECT * FROM _in_{name} LIMIT 0").to_arrow_table().schema
             self._inputs[name] = ibis.table(_schema_of(schema), name=f"_in_{name}")
         return self._inputs[name]
@@ -176,7 +186,7 @@ class DuckDBEngine(Engine):
     def close(self) -> None:
         for name in self._temps:
             self.cursor.execute(f'DROP TABLE IF EXISTS "{name}"')
-        for name in INPUT_QUERIES:
+        for name in (*INPUT_QUERIES, *STORED_QUERIES):
             self.cursor.execute(f"DROP VIEW IF EXISTS _in_{name}")
         self._temps.clear()
         for statement in self._restore:
@@ -262,15 +272,19 @@ class SparkEngine(Engine):
         self.backend = ibis.pyspark.connect(self.session)
         self._views: dict[str, Any] = {}
         self._inputs: dict[str, ibis.Table] = {}
-        cur = con.cursor()
+        self._con = con
+        for name, sql in INPUT_QUERIES.items():
+            self._export(name, sql)
+
+    def _export(self, name: str, sql: str) -> None:
+        cur = self._con.cursor()
         try:
             cur.execute("SET TimeZone = 'UTC'")
-            for name, sql in INPUT_QUERIES.items():
-                path = self.workdir / f"{name}.parquet"
-                cur.execute(f"COPY ({sql}) TO '{path}' (FORMAT parquet)")
-                schema = cur.sql(f"SELECT * FROM ({sql}) LIMIT 0").to_arrow_table().schema
-                self.session.read.parquet(str(path)).createOrReplaceTempView(f"_in_{name}")
-                self._inputs[name] = ibis.table(_schema_of(schema), name=f"_in_{name}")
+            path = self.workdir / f"{name}.parquet"
+            cur.execute(f"COPY ({sql}) TO '{path}' (FORMAT parquet)")
+            schema = cur.sql(f"SELECT * FROM ({sql}) LIMIT 0").to_arrow_table().schema
+            self.session.read.parquet(str(path)).createOrReplaceTempView(f"_in_{name}")
+            self._inputs[name] = ibis.table(_schema_of(schema), name=f"_in_{name}")
         finally:
             cur.close()
 
@@ -278,6 +292,8 @@ class SparkEngine(Engine):
         return self.backend.compile(expr)
 
     def input(self, name: str) -> ibis.Table:
+        if name not in self._inputs and name in STORED_QUERIES:
+            self._export(name, STORED_QUERIES[name])
         return self._inputs[name]
 
     def _keep(self, df: Any, view: str, checkpoint: bool = False) -> None:
@@ -320,7 +336,7 @@ class SparkEngine(Engine):
             self.session.catalog.dropTempView(name)
             df.unpersist()
         self._views.clear()
-        for name in INPUT_QUERIES:
+        for name in self._inputs:
             self.session.catalog.dropTempView(f"_in_{name}")
         if self.own_session:
             self.session.stop()

@@ -20,8 +20,11 @@ rows, and how it is found (`plan`):
 
 A period of any type whose window holds a touched time is recomputed (PageRank,
 anti-gaming, percentiles included: they are per period), plus periods that the
-widened time range newly opens. The resolved rows are computed only inside the
-union of those windows (`Scope`), and the event-level tables are replaced there.
+widened time range newly opens. Contributions and reactions are resolved afresh
+only on the touched days; on the other days of those periods' windows they are
+read back from the event-level tables the last compute wrote (`metric_contributions`,
+`metric_reactions`: nothing they depend on changed), and only the touched days' rows
+are replaced there. Endorsements and ties are resolved inside the windows.
 
 Anything computed across all time forces a full recompute instead: a change of
 identities (merge, unmerge, forget) or of people (a directory update changes
@@ -91,6 +94,7 @@ class Scope:
     windows: list[tuple[datetime, datetime]]  # merged, half-open, sorted
     state: State
     touched_days: int = 0
+    day_windows: list[tuple[datetime, datetime]] = field(default_factory=list)  # the touched days, merged
     reasons: list[str] = field(default_factory=list)
 
     def contains(self, t: datetime | None) -> bool:
@@ -235,7 +239,12 @@ def periods_containing(day: date, period_type: str) -> list[Period]:
 
 
 def merge_windows(periods: Iterable[Period]) -> list[tuple[datetime, datetime]]:
-    spans = sorted((p.start, p.end) for p in periods)
+    return merge_spans((p.start, p.end) for p in periods)
+
+
+def merge_spans(spans_in: Iterable[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    """Half-open spans merged where they overlap or touch, sorted."""
+    spans = sorted(spans_in)
     merged: list[list[datetime]] = []
     for lo, hi in spans:
         if merged and lo <= merged[-1][1]:
@@ -290,4 +299,7 @@ def plan(
         windows=merge_windows(candidates),
         state=state,
         touched_days=len(days),
+        day_windows=merge_spans(
+            (datetime(d.year, d.month, d.day), datetime(d.year, d.month, d.day) + timedelta(days=1)) for d in days
+        ),
     )

@@ -315,18 +315,27 @@ def _compute(
     def inside(t: ibis.Table) -> ibis.Table:
         return t if scope is None else t.filter(_in_windows(t.time, scope.windows))
 
-    if scope is not None:
+    people = eng.materialize(people, "people")
+    if scope is None:
+        contrib = eng.materialize(resolve.contributions(events, items, identities, rules), "contrib")
+        react = eng.materialize(resolve.reactions(events, items, identities, rules), "react")
+        new_contrib, new_react = contrib, react
+    else:
         # Rows in the windows, plus every attendance of a meeting attended there (a meeting's ties
         # depend on all its attendees).
         attended = inside(events.filter(events.verb == "Attend"))
         attended = attended.select(_meeting=attended.object)
-        events = events.filter(
-            _in_windows(events.time, scope.windows)
-            | ((events.verb == "Attend") & events.object.isin(attended._meeting))
+        events = eng.materialize(
+            events.filter(
+                _in_windows(events.time, scope.windows)
+                | ((events.verb == "Attend") & events.object.isin(attended._meeting))
+            ),
+            "events_w",
         )
-    people = eng.materialize(people, "people")
-    contrib = eng.materialize(inside(resolve.contributions(events, items, identities, rules)), "contrib")
-    react = eng.materialize(inside(resolve.reactions(events, items, identities, rules)), "react")
+        contrib, new_contrib = _reuse_or_resolve(eng, scope, events, "stored_contributions", "contrib",
+                                                 lambda ev: resolve.contributions(ev, items, identities, rules))
+        react, new_react = _reuse_or_resolve(eng, scope, events, "stored_reactions", "react",
+                                             lambda ev: resolve.reactions(ev, items, identities, rules))
     endorse = eng.materialize(inside(resolve.endorsements(events, identities)), "endorse")
     ties = eng.materialize(inside(resolve.ties(events, react, endorse, identities, rules)), "ties")
     lap("resolve")
@@ -345,7 +354,7 @@ def _compute(
     chosen = select_periods(period_specs, first, last, rules["periods"]["types"])
     if scope is not None:
         chosen = [p for p in chosen if p.label in scope.candidates]
-    outputs: dict[str, ibis.Table] = {"metric_contributions": contrib, "metric_reactions": react}
+    outputs: dict[str, ibis.Table] = {"metric_contributions": new_contrib, "metric_reactions": new_react}
     if not chosen:
         lap("periods")
         return outputs, chosen, (first, last)
@@ -466,6 +475,25 @@ def _compute(
     return outputs, chosen, (first, last)
 
 
+def _reuse_or_resolve(
+    eng: Engine,
+    scope: incr.Scope,
+    events: ibis.Table,
+    stored_name: str,
+    name: str,
+    resolve_fn: Callable[[ibis.Table], ibis.Table],
+) -> tuple[ibis.Table, ibis.Table]:
+    """Event-level rows inside the scope's windows: resolved afresh on the touched days, read back from
+    the store on the others. Returns (all rows in the windows, the fresh rows)."""
+    days = scope.day_windows
+    fresh = resolve_fn(events.filter(_in_windows(events.time, days)))
+    fresh = eng.materialize(fresh.filter(_in_windows(fresh.time, days)), f"{name}_new")
+    old = eng.input(stored_name)
+    old = old.filter(_in_windows(old.time, scope.windows) & ~_in_windows(old.time, days))
+    old = old.select(*[old[c].cast(t) for c, t in fresh.schema().items()])
+    return eng.materialize(old.union(fresh, distinct=False), name), fresh
+
+
 def _in_windows(t: ibis.TimestampValue, windows: list[tuple[datetime, datetime]]) -> ibis.BooleanValue:
     """t lies in one of the half-open windows."""
     conds = [
@@ -512,7 +540,7 @@ def _write(
             if scope is None:
                 writer.execute(f"DELETE FROM {name}")
             else:
-                for lo, hi in scope.windows:
+                for lo, hi in scope.day_windows:  # only the touched days' rows were resolved afresh
                     writer.execute(f"DELETE FROM {name} WHERE time >= ? AND time < ?", [lo, hi])
         stored = {r[0] for r in writer.execute("SELECT period FROM metric_periods").fetchall()}
         everything = stored <= set(labels)  # a full compute: emptying a table is far cheaper than a filter
