@@ -40,7 +40,7 @@ class Server:
         self.log = db.with_name(db.name + f".serve-{self.port}.log")
         self.proc: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 30) -> Server:
+    def start(self, timeout: float = 120) -> Server:  # a busy CI machine can take long to import and open
         out = open(self.log, "w")  # noqa: SIM115 - the server writes to it until it stops
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "resonance", "serve", "--db", str(self.db), "--port", str(self.port)],

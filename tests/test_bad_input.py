@@ -58,6 +58,15 @@ def _huge(tmp: Path) -> dict[str, Path]:
     put("slack-huge/channels.json", json.dumps([{"id": "C1", "name": "general"}]))
     put("slack-huge/general/2026-03-02.json", json.dumps([{"type": "message", "user": "U1", "text": big,
                                                            "ts": "1772445600.000200"}]))
+    # Markup that makes a backtracking regex quadratic: tags and mentions that never close.
+    put("tag-soup.eml", "From: a@acme.example\nTo: b@acme.example\nMessage-ID: <ts@acme.example>\n"
+        "Date: Mon, 02 Mar 2026 10:00:00 +0000\nContent-Type: text/html\n\n"
+        + "<p" * 40_000 + "<" * 80_000 + "<br " * 20_000 + "<script>" * 20_000 + "\n")
+    put("slack-markup/users.json", json.dumps([{"id": "U1", "name": "ann", "profile": {"email": "a@acme.example"}}]))
+    put("slack-markup/channels.json", json.dumps([{"id": "C1", "name": "general"}]))
+    put("slack-markup/general/2026-03-02.json", json.dumps([{"type": "message", "user": "U1",
+                                                             "text": "<@U1|" * 100_000 + "<http://a|" * 50_000,
+                                                             "ts": "1772445600.000200"}]))
     return files
 
 

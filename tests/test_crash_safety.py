@@ -1,4 +1,4 @@
-"""Crash safety: ingest killed with SIGKILL at random points, then checked and re-run.
+"""Crash safety: ingest and compute killed with SIGKILL at random points (20 trials each), checked, re-run.
 
 Each batch (here: each input file) is one transaction, so after any kill every
 file's activities are either all in the store or none; the store opens, its
@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,7 @@ from synth import write_as2_corpus
 pytestmark = pytest.mark.slow
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
+KILLS = int(os.environ.get("RESONANCE_CRASH_TRIALS", "20"))  # per test: ingest, compute
 COUNTED = ("events", "items", "profiles", "identities", "people", "quarantine")
 
 
@@ -77,6 +79,49 @@ def _check_consistent(db: Path, expected_per_file: dict[str, int]) -> dict[str, 
     return _counts(db)
 
 
+def _runs(db: Path, table: str) -> int:
+    """How many runs the store records (opening it recovers a killed run: `running` becomes `interrupted`)."""
+    if not db.exists():
+        return 0
+    store = open_store(db)
+    try:
+        if table not in {r[0] for r in store.con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}:
+            return 0
+        return store.con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+    finally:
+        store.close()
+
+
+def kill_trials(cmd: list[str], db: Path, runs_table: str, trials: int, window: float, rng: random.Random,
+                check: Callable[[Path], object]) -> int:
+    """SIGKILL `cmd` at random moments until `trials` kills landed inside a run (the run was recorded in
+    `runs_table`: the kill hit the work, not the interpreter starting up); `check(db)` after every
+    attempt. The machine may be busy: a kill that comes after the process finished, or before its run
+    began, does not count, and the window [low, high] adapts to what runs take. Returns the attempts."""
+    low, high, killed, attempts = 0.1, max(window, 0.5), 0, 0
+    while killed < trials:
+        attempts += 1
+        assert attempts <= 4 * trials, f"only {killed} of {trials} kills landed inside a run"
+        before = _runs(db, runs_table)
+        started = time.monotonic()
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env())
+        delay = rng.uniform(low, max(high, low + 0.1))
+        time.sleep(delay)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=60)
+            if db.exists():
+                check(db)
+            if _runs(db, runs_table) > before:
+                killed += 1
+            else:  # still starting up: kill later next time
+                low = min(delay, 0.8 * high)
+        else:
+            high = max(low + 0.1, min(high, time.monotonic() - started) * 0.9)
+            check(db)
+    return attempts
+
+
 def test_sigkill_during_ingest_then_rerun_gives_exact_counts(tmp_path):
     corpus = tmp_path / "corpus"
     expected = write_as2_corpus(corpus, files=6, per_file=2000)
@@ -88,27 +133,13 @@ def test_sigkill_during_ingest_then_rerun_gives_exact_counts(tmp_path):
     assert reference["events"] == sum(expected.values())
 
     rng = random.Random(int(os.environ.get("RESONANCE_CRASH_SEED", "20260301")))
-    # 12 kills of a running ingest (and 8 of compute below: 20 trials). The machine may be busy, so a kill that comes
-    # after the run finished does not count; the window then shrinks to what runs take.
-    kills, chains, window, attempts = 12, 2, duration, 0
+    # KILLS kills of a running ingest in 4 chains (each kill leaves less to do, so a chain is kept short),
+    # each chain ending with a re-run that must give exactly the reference counts.
+    chains = 4
     for c in range(chains):
         db = tmp_path / f"crash-{c}.duckdb"
-        killed = 0
-        while killed < kills // chains:
-            attempts += 1
-            assert attempts <= 3 * kills, "could not kill an ingest mid-run often enough"
-            started = time.monotonic()
-            proc = subprocess.Popen(_ingest_cmd(corpus, db), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                    env=_env())
-            time.sleep(rng.uniform(0.2, window))
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGKILL)
-                killed += 1
-            else:
-                window = max(0.3, min(window, time.monotonic() - started) * 0.9)
-            proc.wait(timeout=60)
-            if db.exists():
-                _check_consistent(db, expected)
+        kill_trials(_ingest_cmd(corpus, db), db, "ingest_runs", KILLS // chains + (c < KILLS % chains), duration,
+                    rng, lambda d: _check_consistent(d, expected))
         done = subprocess.run(_ingest_cmd(corpus, db), capture_output=True, env=_env(), timeout=300)
         assert done.returncode == 0, done.stderr
         assert _check_consistent(db, expected) == reference
@@ -147,20 +178,8 @@ def test_sigkill_during_compute_leaves_old_or_new_results_then_rerun_matches(tmp
 
     db = tmp_path / "crash.duckdb"
     shutil.copy(base, db)
-    rng = random.Random(int(os.environ.get("RESONANCE_CRASH_SEED", "20260302")))
-    killed = attempts = 0
-    while killed < 8:
-        attempts += 1
-        assert attempts <= 30, "could not kill a compute mid-run often enough"
-        t0 = time.monotonic()
-        proc = subprocess.Popen(compute(db), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env())
-        time.sleep(rng.uniform(0.2, window))
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
-            killed += 1
-        else:
-            window = max(0.3, min(window, time.monotonic() - t0) * 0.9)
-        proc.wait(timeout=60)
+
+    def check(db: Path) -> None:
         store = open_store(db)
         try:
             state = _metric_counts(store.con)
@@ -171,6 +190,9 @@ def test_sigkill_during_compute_leaves_old_or_new_results_then_rerun_matches(tmp
             assert {t: store.con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in COUNTED} == core
         finally:
             store.close()
+
+    rng = random.Random(int(os.environ.get("RESONANCE_CRASH_SEED", "20260302")))
+    kill_trials(compute(db), db, "metric_runs", KILLS, window, rng, check)
     subprocess.run(compute(db), check=True, capture_output=True, env=_env(), timeout=300)
     store = open_store(db)
     try:

@@ -39,6 +39,39 @@ def plant(con) -> None:
                            '{"display_name": "Ada Brook", "emails": ["ada.brook@acme.example"]}', now())""")
 
 
+def plant_components(con) -> dict:
+    """Ada in the tables of the kudos, review, org, accounts and jobs components, written through their
+    own modules (after the metrics, which a review share and a roll-up need). Returns what must vanish."""
+    from resonance.kudos.operations import give_kudos, vote
+    from resonance.kudos.rules import kudos_rules
+    from resonance.org.rollup import rollup
+    from resonance.org.schema import salt
+    from resonance.privacy.guard import Principal
+    from resonance.review.sharing import create_share
+    from resonance.web.accounts import authenticate, create_session, get_user
+
+    rules = kudos_rules(None)
+    given = give_kudos(con, "hr:E03", "hr:E04", rules, message="Liam, thanks for the review! Ada Brook",
+                       values=["teamwork"], channel="web", actor="ada")
+    received = give_kudos(con, "hr:E04", "hr:E03", rules, message="Ada Brook saved the launch", channel="web",
+                          actor="liam")
+    item = con.execute("""SELECT it.item_id FROM items it JOIN identities a ON a.identity = it.author
+                          WHERE a.person_id <> 'hr:E03' AND it.kind = 'post' ORDER BY 1 LIMIT 1""").fetchall()[0][0]
+    vote(con, "hr:E03", item, 1, rules, channel="web", actor="ada")
+    assert authenticate(con, "ada", "wrong password", ip="203.0.113.7") is None
+    ada = get_user(con, "ada")
+    create_session(con, ada, ip="203.0.113.7", user_agent="Mozilla/5.0 (Ada Brook's laptop)")
+    period = con.execute("SELECT max(period) FROM metric_periods WHERE period_type = 'month'").fetchall()[0][0]
+    share = create_share(con, Principal(ada.user_id, "ada", "employee", "hr:E03"), period)
+    shown = rollup(con, "department", period=period, min_group_size=3)
+    assert shown["groups"], "the roll-up released a group"
+    key = salt(con)
+    ada_hash = con.execute("SELECT md5(? || 'hr:E03')", [key]).fetchall()[0][0]
+    assert con.execute("SELECT count(*) FROM org_release_members WHERE member = ?", [ada_hash]).fetchall()[0][0] > 0
+    return {"kudos_ids": [given.kudos["kudos_id"], received.kudos["kudos_id"]], "share_token": share["token"],
+            "member_hash": ada_hash}
+
+
 def text_columns(con) -> list[tuple[str, str, str]]:
     return con.execute(
         """SELECT table_name, column_name, data_type FROM duckdb_columns()
@@ -84,14 +117,32 @@ def company(tmp_path):
     fill(store, metrics=False)
     plant(store.con)
     run_pipeline(store.con, periods=["month"])
+    store.planted = plant_components(store.con)
     yield store
     store.close()
 
 
+# Every component's table that holds something of Ada's before the erasure (the scan below covers every
+# table anyway; this says the test data really reaches each one).
+MENTIONED_IN = {"events", "items", "identities", "profiles", "people", "quarantine", "jobs", "consent", "consent_log",
+                "access_log", "kudos", "kudos_audit", "item_votes", "review_shares", "person_metrics"}
+
+
 def test_forget_leaves_nothing_personal_and_aggregates_unchanged(company):
     con = company.con
+    planted = company.planted
     for term in TERMS:
         assert occurrences(con, term), f"the test data should mention {term!r}"
+    tables = {o.split(".")[0] for term in TERMS for o in occurrences(con, term)}
+    assert tables >= MENTIONED_IN, f"no mention of Ada in {MENTIONED_IN - tables}"
+    for derived in (*planted["kudos_ids"], planted["member_hash"]):
+        assert occurrences(con, derived), derived
+    releases = con.execute("SELECT count(*), sum(size) FROM org_releases").fetchall()
+    ada_user = con.execute("SELECT user_id FROM users WHERE username = 'ada'").fetchall()[0][0]
+    for table in ("sessions", "api_tokens", "auth_log"):
+        column = "username" if table == "auth_log" else "user_id"
+        value = "ada" if table == "auth_log" else ada_user
+        assert con.execute(f"SELECT count(*) FROM {table} WHERE {column} = ?", [value]).fetchall()[0][0] > 0, table
     before = aggregates(con)
     liam_before = con.execute("SELECT * FROM profiles WHERE person_id = 'hr:E04'").fetchall()
 
@@ -99,6 +150,25 @@ def test_forget_leaves_nothing_personal_and_aggregates_unchanged(company):
 
     for term in TERMS:
         assert occurrences(con, term) == [], f"{term!r} still in the store"
+    # Nor anything derived from her ids that someone holding the store could recompute: the kudos ids
+    # (a hash of giver, receiver and context), her member hash in the org release log.
+    for derived in (*planted["kudos_ids"], planted["member_hash"]):
+        assert occurrences(con, derived) == [], f"{derived!r} (derived from her ids) still in the store"
+    assert con.execute("SELECT count(*) FROM kudos").fetchall() == [(2,)], "the kudos stay, as counts"
+    assert con.execute("SELECT count(*) FROM item_votes").fetchall() == [(1,)], "her vote stays, as a count"
+    # Her sign-ins and sessions are gone or anonymous; her review share link opens nothing.
+    assert con.execute("SELECT count(*) FROM sessions WHERE user_agent LIKE '%Ada%' OR ip IS NOT NULL AND user_id = ?",
+                       [ada_user]).fetchall() == [(0,)]
+    assert con.execute("SELECT count(*) FROM auth_log WHERE ip = '203.0.113.7'").fetchall() == [(0,)]
+    assert occurrences(con, "203.0.113.7") == []
+    assert con.execute("SELECT count(*) FROM review_shares WHERE revoked_at IS NULL").fetchall() == [(0,)]
+    # The org release log still holds every released set, with her as the pseudonym (differencing protection).
+    assert con.execute("SELECT count(*), sum(size) FROM org_releases").fetchall() == releases
+    pseudonym_hash = con.execute("SELECT md5(salt || ?) FROM org_salt", [summary["pseudonym"]]).fetchall()[0][0]
+    assert con.execute("""SELECT count(*) = count(DISTINCT set_hash) FROM org_release_members
+                          WHERE member = ?""", [pseudonym_hash]).fetchall() == [(True,)]
+    assert con.execute("""SELECT count(*) FROM org_releases r WHERE size <> (SELECT count(*)
+                          FROM org_release_members m WHERE m.set_hash = r.set_hash)""").fetchall() == [(0,)]
     # Her account is gone; accounts do not survive under another name either.
     assert con.execute("SELECT count(*) FROM users WHERE username = 'ada'").fetchall() == [(0,)]
     for table, column, dtype in text_columns(con):
@@ -202,3 +272,19 @@ def test_forget_through_the_server_scrubs_its_own_job(tmp_path):
         store.close()
     assert resonance("compact", "--db", str(db)).returncode == 0
     assert db.read_bytes().count(b"sofia.reyes@acme.example") == 0
+
+
+def test_forget_invalidates_the_servers_knowledge_cache(company):
+    """The web app keeps the knowledge index (names, texts) in memory per data version: forgetting someone
+    with a single identity changes no count, and must still make it rebuild."""
+    from resonance.knowledge.cache import data_version
+
+    con = company.con
+    con.execute("INSERT INTO identities VALUES ('email:solo@acme.example', 'email:solo@acme.example', 'email', now())")
+    con.execute("""INSERT INTO items (source, native_id, item_id, kind, author, title, text, created)
+                   VALUES ('as2', 'solo1', 'as2:solo1', 'post', 'email:solo@acme.example', 'Solo notes',
+                           'kafka tuning by solo', TIMESTAMP '2026-01-10 10:00')""")
+    before = data_version(con)
+    forget_person(con, "email:solo@acme.example", done_by="dpo", recompute=False)
+    assert con.execute("SELECT count(*) FROM identities").fetchall()[0][0] == before[2]  # the same count...
+    assert data_version(con) != before  # ...and yet a new version

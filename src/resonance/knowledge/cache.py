@@ -21,10 +21,14 @@ from resonance.knowledge.outcomes import deal_credit
 
 
 def data_version(con: duckdb.DuckDBPyConnection) -> tuple:
-    """Changes whenever events, items or people change (counts are metadata reads in DuckDB)."""
+    """Changes whenever events, items or people change (counts are metadata reads in DuckDB), and after
+    `resonance forget`, which rewrites content in place without changing any count (the forget log's
+    row count, read from the catalog as the table may not exist)."""
     return tuple(con.execute(
         """SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM items), (SELECT count(*) FROM identities),
-                  (SELECT max(ingest_id) FROM ingest_runs)"""
+                  (SELECT max(ingest_id) FROM ingest_runs),
+                  (SELECT coalesce(sum(estimated_size), 0) FROM duckdb_tables()
+                   WHERE database_name = current_database() AND table_name = 'forget_log')"""
     ).fetchall()[0])
 
 

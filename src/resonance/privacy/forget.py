@@ -177,6 +177,7 @@ def forget_person(
     try:
         _erase_content(con, subject, changes)
         _erase_accounts(con, subject, changes)
+        _rekey_derived(con, subject, pseudonym, changes)
         _replace_person(con, subject, pseudonym, changes)
         _scrub_everywhere(con, subject, pseudonym, changes)
         refresh_people(con)
@@ -258,6 +259,85 @@ def _erase_accounts(con: duckdb.DuckDBPyConnection, s: Subject, changes: dict[st
                                       OR actor IN (SELECT unnest(?::VARCHAR[])))""",
                                      [sorted(s.usernames), sorted(s.usernames)])
     changes["users"] = _count(con, "DELETE FROM users WHERE user_id IN (SELECT unnest(?::BIGINT[]))", [users])
+
+
+def _rekey_derived(con: duckdb.DuckDBPyConnection, s: Subject, pseudonym: str, changes: dict[str, int]) -> None:
+    """Values computed from the person's id that anyone holding the store could recompute and match:
+    kudos ids (a hash of giver, receiver and context) and the org release log's member hashes (salted,
+    but the salt is in the store). They are recomputed for the pseudonym, so that idempotency and the
+    release log keep working; the person's review share links are revoked."""
+    if _has_table(con, "kudos"):
+        from resonance.kudos.rules import kudos_key
+
+        rows = _rows(con, """SELECT kudos_id, giver_id, receiver_id, ctx_meeting, ctx_account, ctx_opportunity,
+                                    ctx_item, context_day FROM kudos WHERE giver_id = ? OR receiver_id = ?
+                             ORDER BY kudos_id""", [s.person_id, s.person_id])
+        keys = []
+        for old, giver, receiver, *ctx, day in rows:
+            who = [pseudonym if p == s.person_id else p for p in (giver, receiver)]
+            keys.append((old, kudos_key(*who, *ctx, day)))
+        if keys:
+            old_keys, new_keys = [k[0] for k in keys], [k[1] for k in keys]
+            remap = "map_extract(map(?::VARCHAR[], ?::VARCHAR[]), {})[1]"
+            changes["kudos"] = changes.get("kudos", 0) + _count(con, f"""
+                UPDATE kudos SET kudos_id = {remap.format("kudos_id")},
+                                 event_native_id = 'kudos:' || {remap.format("kudos_id")}
+                WHERE kudos_id IN (SELECT unnest(?::VARCHAR[]))""", [old_keys, new_keys] * 2 + [old_keys])
+            native = [f"kudos:{k}" for k in old_keys], [f"kudos:{k}" for k in new_keys]
+            changes["events"] = changes.get("events", 0) + _count(con, f"""
+                UPDATE events SET native_id = {remap.format("native_id")},
+                                  extra = CASE WHEN extra IS NOT NULL THEN json_merge_patch(extra,
+                                      json_object('kudos_id', {remap.format("json_extract_string(extra, 'kudos_id')")}))
+                                  END
+                WHERE source = 'resonance' AND native_id IN (SELECT unnest(?::VARCHAR[]))""",
+                [*native, old_keys, new_keys, native[0]])
+            if _has_table(con, "kudos_audit"):
+                changes["kudos_audit"] = _count(con, f"""
+                    UPDATE kudos_audit SET subject = {remap.format("subject")}
+                    WHERE action = 'kudos' AND subject IN (SELECT unnest(?::VARCHAR[]))""",
+                    [old_keys, new_keys, old_keys])
+    if _has_table(con, "org_release_members") and _has_table(con, "org_salt"):
+        _rekey_release_log(con, s, pseudonym, changes)
+    if _has_table(con, "review_shares"):
+        changes["review_shares"] = _count(con, """UPDATE review_shares SET revoked_at = now()::TIMESTAMP
+            WHERE revoked_at IS NULL AND (person_id = ? OR recipient_id = ?)""", [s.person_id, s.person_id])
+
+
+def _rekey_release_log(con: duckdb.DuckDBPyConnection, s: Subject, pseudonym: str, changes: dict[str, int]) -> None:
+    """The person's member hash becomes the pseudonym's, and each set holding it gets the hash its new
+    membership has (the same formula as `org.protect`: md5 of the sorted member hashes)."""
+    salt = _rows(con, "SELECT salt FROM org_salt LIMIT 1")
+    if not salt:
+        return
+    old_h = hashlib.md5((salt[0][0] + s.person_id).encode()).hexdigest()
+    new_h = hashlib.md5((salt[0][0] + pseudonym).encode()).hexdigest()
+    members: dict[str, list[str]] = {}
+    for set_hash, member in _rows(con, """SELECT set_hash, member FROM org_release_members WHERE set_hash IN
+                                          (SELECT set_hash FROM org_release_members WHERE member = ?)
+                                          ORDER BY set_hash, member""", [old_h]):
+        members.setdefault(set_hash, []).append(new_h if member == old_h else member)
+    if not members:
+        return
+    renamed = {old: hashlib.md5(",".join(sorted(m)).encode()).hexdigest() for old, m in members.items()}
+    olds = sorted(renamed)
+    releases = _rows(con, f"""SELECT {', '.join(c for c in _release_columns(con))} FROM org_releases
+                              WHERE set_hash IN (SELECT unnest(?::VARCHAR[])) ORDER BY ALL""", [olds])
+    con.execute("DELETE FROM org_release_members WHERE set_hash IN (SELECT unnest(?::VARCHAR[]))", [olds])
+    con.execute("DELETE FROM org_releases WHERE set_hash IN (SELECT unnest(?::VARCHAR[]))", [olds])
+    con.executemany("INSERT OR IGNORE INTO org_release_members (set_hash, member) VALUES (?, ?)",
+                    [[renamed[old], m] for old in olds for m in members[old]])
+    columns = _release_columns(con)
+    at = columns.index("set_hash")
+    con.executemany(
+        f"INSERT OR IGNORE INTO org_releases ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+        [[renamed[r[at]] if i == at else v for i, v in enumerate(r)] for r in releases])
+    changes["org_release_members"] = sum(len(m) for m in members.values())
+    changes["org_releases"] = len(releases)
+
+
+def _release_columns(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return [r[0] for r in _rows(con, """SELECT column_name FROM duckdb_columns()
+        WHERE database_name = current_database() AND table_name = 'org_releases' ORDER BY column_index""")]
 
 
 def _replace_person(con: duckdb.DuckDBPyConnection, s: Subject, pseudonym: str, changes: dict[str, int]) -> None:

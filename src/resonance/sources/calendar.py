@@ -128,7 +128,12 @@ class CalendarSource(Source):
                 out.reject(name, line, "DTSTART", "meeting without DTSTART",
                            component.to_ical().decode("utf-8", "replace"))
                 continue
-            freq = str((component.get("RRULE") or {}).get("FREQ", [""])[0]).upper()
+            try:
+                freq = str((component.get("RRULE") or {}).get("FREQ", [""])[0]).upper()
+            except Exception as exc:  # noqa: BLE001 - icalendar keeps an unparseable rule as a broken property
+                out.reject(name, line, "RRULE", f"unreadable RRULE: {exc}",
+                           component.to_ical().decode("utf-8", "replace")[:65536])
+                continue
             if freq in SUB_DAILY:
                 out.reject(name, line, "RRULE", f"a meeting repeating {freq.lower()} is not expanded",
                            component.to_ical().decode("utf-8", "replace")[:65536])

@@ -70,9 +70,12 @@ PART_WANTED = frozenset({b"content-type", b"content-transfer-encoding", b"conten
 _MSGID_B = re.compile(rb"<([^<>\s]+)>")
 _VIA = re.compile(r"^(.*?)\s+via\s+(.+)$", re.IGNORECASE | re.DOTALL)
 _PARAM = re.compile(rb"""(?i)\b(boundary|charset)\s*=\s*(?:"([^"]*)"|([^\s;]+))""")
-_BLOCK_TAG = re.compile(r"<(script|style)\b.*?</\1>|<br\s*/?>|</?(?:p|div|li|tr|h\d|table|ul|ol)\b[^>]*>",
-                        re.IGNORECASE | re.DOTALL)
-_TAG = re.compile(r"<[^>]+>")
+# Tag patterns never cross a "<": a tag that never closes then costs the scan up to the next
+# "<", not to the end of the body (a body of unclosed tags would otherwise take quadratic time).
+_SCRIPT_OPEN = re.compile(r"<(script|style)\b[^<>]*>?", re.IGNORECASE)
+_SCRIPT_CLOSE = {name: re.compile("</" + name, re.IGNORECASE) for name in ("script", "style")}
+_BLOCK_TAG = re.compile(r"<br\b[^<>]*>|</?(?:p|div|li|tr|h\d|table|ul|ol)\b[^<>]*>", re.IGNORECASE)
+_TAG = re.compile(r"<[^<>]+>")
 _SPACES = re.compile(r"[ \t\r\f\v]+")
 _BLANKS = re.compile(r"\n{3,}")
 _NAME_CLEAN = re.compile(r"[^\w]+")
@@ -538,9 +541,26 @@ def _body_text(headers: dict[bytes, bytes], data: bytes, start: int, end: int, d
     body = data[start:min(end, start + TEXT_LIMIT * 4)]
     text = _decode_part(body, headers.get(b"content-transfer-encoding", b""), _param(ctype, b"charset"))
     if main == b"text/html":
-        text = html.unescape(_TAG.sub("", _BLOCK_TAG.sub("\n", text)))
+        text = html.unescape(_TAG.sub("", _BLOCK_TAG.sub("\n", _drop_scripts(text))))
         text = _BLANKS.sub("\n\n", _SPACES.sub(" ", text))
     return text.strip()
+
+
+def _drop_scripts(text: str) -> str:
+    """The HTML without its script and style elements, in linear time: each opening tag's end
+    tag is a plain search from there (an unclosed element runs to the end, as in a browser)."""
+    kept, pos = [], 0
+    while (m := _SCRIPT_OPEN.search(text, pos)) is not None:
+        kept.append(text[pos:m.start()])
+        close = _SCRIPT_CLOSE[m.group(1).lower()].search(text, m.end())
+        if close is None:
+            pos = len(text)
+            break
+        end = text.find(">", close.end())
+        pos = len(text) if end < 0 else end + 1
+        kept.append("\n")
+    kept.append(text[pos:])
+    return "".join(kept)
 
 
 _DATE = re.compile(

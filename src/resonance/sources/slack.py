@@ -51,8 +51,10 @@ DEFAULT_LIMITS = {
     "max_ratio": 200,                  # uncompressed/compressed of one entry above 1 MiB
 }
 
-_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
-_LINK = re.compile(r"<(https?://[^>|\s]+)(?:\|[^>]*)?>")
+# Never across a "<": markup that never closes must not make each match scan to the end of a
+# long message (quadratic time).
+_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^<>]*)?>")
+_LINK = re.compile(r"<(https?://[^<>|\s]+)(?:\|[^<>]*)?>")
 _TS = re.compile(r"^\d{1,12}(?:\.\d{1,9})?$")
 _DAY_FILE = re.compile(r"^\d{4}-\d{2}-\d{2}\.json$")
 

@@ -221,6 +221,9 @@ def calendar() -> None:
     w("calendar/binary.ics", bytes(rng.randrange(256) for _ in range(10_000)))
     w("calendar/utf16.ics", (head + event.format(uid="u1", extra="") + "END:VCALENDAR\r\n").encode("utf-16"))
     w("calendar/no-uid.ics", head + event.format(uid="", extra="").replace("UID:\r\n", "") + "END:VCALENDAR\r\n")
+    # Found by atheris (tests/test_atheris.py): one flipped bit in FREQ=WEEKLY.
+    w("calendar/broken-rrule.ics", head + event.format(uid="b1", extra="RRULE:FREQ=WE LY;COUNT=5\r\n")
+      + event.format(uid="b2", extra="") + "END:VCALENDAR\r\n")
 
 
 def crm() -> None:
