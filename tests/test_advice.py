@@ -181,3 +181,20 @@ def test_expertise_topics_come_first(con):
     """Topics from the knowledge module's expertise profile are tried before the tags of one's items."""
     questions = _by_kind(recommend(con, "hr:E03", PERIOD, topics=["Helm"]))["answer_questions"]
     assert questions["title"] == "Answer 3 open questions on helm"
+
+
+def test_effect_sentences_say_what_changes_when_no_peer_is_passed():
+    """The three forms of the 'what it would change' sentence (a gain, a leader, not yet enough)."""
+    from resonance.advice.recommend import _effect_sentence
+
+    base = {"label": "Reaction", "delta": 12.0}
+    gain = _effect_sentence("Answering 3 questions", {**base, "percentile": 42.0, "new_percentile": 55.0, "gain": 13.0},
+                            "among engineers")
+    assert gain == ("Answering 3 questions would move your Reaction from the 42nd to about the 55th percentile "
+                    "among engineers (+12.0).")
+    top = {**base, "percentile": 100.0, "new_percentile": 100.0, "gain": 0.0}
+    lead = _effect_sentence("Answering 3 questions", top, "among engineers")
+    assert "would add about 12.0 to your Reaction" in lead and "already at the 100th percentile among engineers" in lead
+    stay = _effect_sentence("Answering 3 questions", {**base, "percentile": 21.0, "new_percentile": 21.0, "gain": 0.0},
+                            "in Sales")
+    assert "not yet enough to pass a peer" in stay and "stay at the 21st percentile in Sales" in stay

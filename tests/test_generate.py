@@ -410,8 +410,13 @@ def test_demo_no_serve_end_to_end_then_reuses(tmp_path: Path):
     try:
         runs = store.con.execute("SELECT kind, status, rejected FROM ingest_runs ORDER BY ingest_id").fetchall()
         events = store.con.execute("SELECT count(*) FROM events").fetchall()[0][0]
+        employees = store.con.execute("SELECT count(*) FROM people WHERE department IS NOT NULL").fetchall()[0][0]
+        experts = store.con.execute("SELECT count(*) FROM consent_log WHERE purpose = 'expert_finding' AND granted "
+                                    "AND via = 'demo'").fetchall()[0][0]
     finally:
         store.close()
+    # Most employees opted in to expert finding (it defaults off), one audit row each.
+    assert 0.6 * employees <= experts <= 0.95 * employees and "opted in to expert finding" in first.stderr
     kinds = [r[0] for r in runs]
     assert kinds == sorted(kinds, key=INGEST_ORDER.index) and "as2" in kinds
     assert kinds[0] == ("directory" if "directory" in registry() else "as2")
@@ -424,6 +429,7 @@ def test_demo_no_serve_end_to_end_then_reuses(tmp_path: Path):
     store = open_store(tmp_path / "demo.duckdb", read_only=True)
     try:
         assert store.con.execute("SELECT count(*) FROM ingest_runs").fetchall()[0][0] == len(runs)
+        assert store.con.execute("SELECT count(*) FROM consent_log").fetchall()[0][0] == experts
     finally:
         store.close()
 

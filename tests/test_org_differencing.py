@@ -139,3 +139,37 @@ def test_no_view_lists_individuals(store, by):
     for p in people:
         if p.id not in ("C", "M", "L"):  # managers name the organisations they lead
             assert f"hr:{p.id}'" not in text
+
+
+def test_a_managers_view_of_the_rest_of_the_company_leaves_the_company_figure_safe(store):
+    """A manager's knowledge flow names their organisation and, per department, the rest of the company.
+    Those parts must not cover all of the company but fewer than k people, or the company's own figure,
+    shown to an analyst later, would isolate them (here the CEO, alone in Exec)."""
+    from resonance.org.flow import knowledge_flow
+    from resonance.privacy.guard import MANAGER, Principal
+
+    con = store.con
+    people = [Person("C", None, "Exec", "Berlin", "manager"), Person("T", "C", "Eng", "Berlin", "manager")]
+    people += [Person(f"E{i}", "T", "Eng", "Berlin", "engineer") for i in range(1, 6)]
+    people += [Person(f"F{i}", "C", "Eng", "Lyon", "engineer") for i in range(1, 6)]
+    people += [Person(f"S{i}", "C", "Sales", "Lyon", "sales") for i in range(1, 7)]
+    load_directory(con, people)
+    write_metrics(con, "2026-03", {p.id: {"activity": 1.0} for p in people}, {})
+    con.execute(
+        """CREATE TABLE IF NOT EXISTS metric_reactions (time TIMESTAMP, kind VARCHAR, reactor_id VARCHAR,
+           author_id VARCHAR, weight DOUBLE, item_id VARCHAR, event_id VARCHAR)"""
+    )
+    ids = {p.id: person_id(con, p.id) for p in people}
+    everyone = set(ids.values())
+    tara = Principal(user_id=7, username="tara", role=MANAGER, person_id=ids["T"])
+    flow = knowledge_flow(con, "department", "2026-03", principal=tara, min_group_size=K)
+    team = {ids[f"E{i}"] for i in range(1, 6)}
+    by_dept = {d: {ids[p.id] for p in people if p.department == d} for d in ("Exec", "Eng", "Sales")}
+    shown_to_tara: set[str] = set(team)
+    for u in flow["units"]:
+        dept = u["unit"].removeprefix("outside:")
+        shown_to_tara |= by_dept[dept] - team if u["unit"].startswith("outside:") else by_dept[dept] & team
+    assert len(everyone - shown_to_tara) >= K  # one more unit given up: the CEO is not the only one left
+    company = rollup(con, "department", "2026-03", min_group_size=K)
+    assert company["scope"] is not None and company["scope"]["size"] == len(everyone)
+    assert "Exec" not in units(company)

@@ -9,6 +9,7 @@ CLI then serves the app. Each optional step says clearly when it is skipped.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import json
 import time
@@ -21,6 +22,7 @@ import duckdb
 
 from resonance.generate import GENERATOR_VERSION, OUTPUTS, GenerateOptions, Progress, generate
 from resonance.ingest import run_ingest
+from resonance.privacy.consent import set_consent_many
 from resonance.sources import SourceError, registry
 
 Log = Callable[[str], None]
@@ -35,6 +37,7 @@ class DemoReport:
     skipped: dict[str, str] = field(default_factory=dict)
     computed: dict[str, Any] | None = None
     accounts: Any = None
+    expert_opt_ins: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -121,6 +124,11 @@ def prepare_demo(
         log("compute: metrics already computed for this data")
     report.seconds["compute"] = time.perf_counter() - started
 
+    report.expert_opt_ins = opt_in_demo_experts(con)
+    if report.expert_opt_ins:
+        log(f"consent: {report.expert_opt_ins:,} employees opted in to expert finding (about "
+            f"{EXPERT_OPT_IN_PERCENT}%, as people in a company that uses it would; audited in consent_log)")
+
     create_accounts = _optional("resonance.web.accounts", "create_demo_accounts")
     if create_accounts is None:
         log("accounts: skipped (sign-in accounts are not in this version)")
@@ -135,6 +143,26 @@ def prepare_demo(
                 log("kudos: `resonance kudos meetings --organizer organizer --customer` lists the customer "
                     "meetings `organizer` can thank `attendee` for (`resonance kudos links --meeting ID`)")
     return report
+
+
+EXPERT_OPT_IN_PERCENT = 80
+"""Share of the demo company's employees who opt in to being suggested as experts: consent
+defaults off, so without this the demo's expert search would find nobody."""
+
+
+def opt_in_demo_experts(con: duckdb.DuckDBPyConnection, percent: int = EXPERT_OPT_IN_PERCENT) -> int:
+    """Opt `percent` of the employees (people from the directory, not customer contacts) in to
+    `expert_finding`, through the consent module with one audit row each (changed by
+    `resonance demo`). Who opts in is a stable hash of the person id, so a second run changes
+    nothing; a choice already made (say, someone who turned it off) is kept. Returns how many."""
+    people = con.execute(
+        """SELECT person_id FROM people
+           WHERE department IS NOT NULL AND NOT coalesce(is_external, false)
+           ORDER BY person_id"""
+    ).fetchall()
+    chosen = [pid for (pid,) in people
+              if int(hashlib.sha1(pid.encode(), usedforsecurity=False).hexdigest()[:8], 16) % 100 < percent]
+    return set_consent_many(con, chosen, "expert_finding", True, changed_by="resonance demo", via="demo")
 
 
 def connector_options(accepted: dict[str, str], manifest: dict[str, Any], data_dir: Path) -> dict[str, Any]:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import gzip
 import json
+import queue
+import threading
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ from typing import Any
 import duckdb
 
 from resonance.sources import SourceError, get_source
-from resonance.store.loader import LoadCounts, Loader
+from resonance.store.loader import Batch, LoadCounts, Loader
 from resonance.store.people import link_plus_addresses, refresh_people
 
 
@@ -88,7 +90,7 @@ def run_ingest(
     loader = Loader(con, ingest_id)
     try:
         try:
-            for batch in source.read_all(paths):
+            for batch in prefetch(source.read_all(paths)):
                 report.counts.add(loader.load(batch))
                 if progress:
                     progress(report.counts)
@@ -123,6 +125,57 @@ def run_ingest(
             ],
         )
     return report
+
+
+_DONE = object()
+
+
+def prefetch(batches: Iterator[Batch], depth: int = 1) -> Iterator[Batch]:
+    """Read the next batch in a thread while the caller loads this one.
+
+    Parsing (DuckDB, numpy, Arrow) and loading both release the GIL, so on two cores
+    the source's work overlaps the store's instead of adding to it. At most `depth`
+    batches wait in memory. An error in the source is raised here, in the caller; when
+    the caller stops early (an error while loading), the reader is told to stop.
+    """
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for batch in batches:
+                if not put(batch):
+                    return
+            put(_DONE)
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(exc)
+        finally:
+            close = getattr(batches, "close", None)
+            if close is not None and stop.is_set():
+                close()
+
+    thread = threading.Thread(target=produce, name="ingest-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _refuse_utf16(paths: Sequence[Path]) -> None:

@@ -49,7 +49,8 @@ def test_api_conforms_to_its_schema(web: Web, sessions: dict[str, dict[str, str]
         @given(case=operation.as_strategy())
         @settings(max_examples=15, deadline=None, database=None, suppress_health_check=list(HealthCheck))
         def check(case) -> None:
-            calls.append(case.call_and_validate(base_url=web.base, headers=headers).status_code)  # noqa: B023
+            # A generous timeout: a PDF review renders in seconds, many more on a loaded 2-core machine.
+            calls.append(case.call_and_validate(base_url=web.base, headers=headers, timeout=90).status_code)  # noqa: B023
 
         try:
             check()

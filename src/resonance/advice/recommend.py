@@ -98,15 +98,7 @@ def recommend(
         advice["effects"] = effects
         advice["effect"] = main
         advice["gain"] = main["gain"]
-        advice["text"] = (
-            f"{advice['doing']} would move your {main['label']} from the {_ordinal(main['percentile'])} to about "
-            f"the {_ordinal(main['new_percentile'])} percentile {peers.phrase()}"
-            + (
-                f" (+{main['delta']:.1f})."
-                if main["gain"] > 0
-                else f" (+{main['delta']:.1f}; {_no_gain(main['percentile'])})."
-            )
-        )
+        advice["text"] = _effect_sentence(advice["doing"], main, peers.phrase())
         found.append(advice)
     found.sort(key=lambda a: (-a["gain"], -len(a["evidence"]), a["kind"]))
     return {
@@ -440,8 +432,23 @@ def _reach_department(con: duckdb.DuckDBPyConnection, ctx: dict[str, Any]) -> di
     }
 
 
-def _no_gain(percentile: float) -> str:
-    return "you already lead there" if percentile >= 100 else "not yet enough to pass a peer"
+def _effect_sentence(doing: str, main: dict[str, Any], phrase: str) -> str:
+    """'Answering 3 open questions on X would move your Reaction from the 42nd to about the 55th percentile
+    among engineers (+12.0).' When the change passes no peer, it says what it adds and why the rank stays."""
+    if main["gain"] > 0:
+        return (
+            f"{doing} would move your {main['label']} from the {_ordinal(main['percentile'])} to about the "
+            f"{_ordinal(main['new_percentile'])} percentile {phrase} (+{main['delta']:.1f})."
+        )
+    if main["percentile"] >= 100:
+        return (
+            f"{doing} would add about {main['delta']:.1f} to your {main['label']}, widening your lead: you are "
+            f"already at the 100th percentile {phrase}."
+        )
+    return (
+        f"{doing} would add about {main['delta']:.1f} to your {main['label']}, not yet enough to pass a peer: "
+        f"you would stay at the {_ordinal(main['percentile'])} percentile {phrase}."
+    )
 
 
 def _link(item: dict[str, Any]) -> str | None:

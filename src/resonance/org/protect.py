@@ -56,6 +56,11 @@ class Cell:
 
 
 ROLE_ORDER = {"counterpart": 0, "group": 1, "population": 2}
+VIRTUAL = "virtual"
+"""The company's whole population, added to a view that does not show it: never shown nor recorded, but a
+parent for the residual rule, because an analyst will be shown it. Without it, a manager's view whose
+parts (their organisation, and the rest of the company per unit) cover all but one or two people of the
+company would let the later company figure isolate them."""
 SMALL = "fewer than k people"
 PAIR = "differs from another shown figure by fewer than k people"
 RESIDUAL = "would leave fewer than k people derivable by subtraction"
@@ -87,6 +92,12 @@ def protect(
     if all(known[i] or not c.shown for i, c in enumerate(cells)):
         # Every figure was already shown for this period: showing it again reveals nothing new.
         return cells
+    given = cells
+    company = _company(con)
+    if company and not any(c.members == company for c in cells):
+        cells = [*cells, Cell("**", "Company", company, role=VIRTUAL)]
+        known = [*known, True]  # never the one given up
+        n = len(cells)
     cur = con.cursor()
     try:
         cand = pa.table(
@@ -142,7 +153,14 @@ def protect(
         cur.execute("DROP TABLE IF EXISTS _org_cand")
     finally:
         cur.close()
-    return cells
+    return list(given)
+
+
+def _company(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
+    """Everyone an analyst's company figure would count (internal, not opted out)."""
+    from resonance.org.units import CLI_PRINCIPAL, population, scope_for
+
+    return population(con, scope_for(con, CLI_PRINCIPAL))
 
 
 def _decide(
@@ -156,8 +174,11 @@ def _decide(
     def is_candidate(i: int) -> bool:
         return i < n
 
+    def is_virtual(i: int) -> bool:
+        return i < n and cells[i].role == VIRTUAL
+
     def suppressible(i: int) -> bool:
-        return i < n and not known[i] and cells[i].shown
+        return i < n and not known[i] and cells[i].shown and not is_virtual(i)
 
     def visible(i: int) -> bool:
         return not is_candidate(i) or cells[i].shown
@@ -173,9 +194,12 @@ def _decide(
     # Containment does not change as cells are suppressed: the candidate parts of each node, once.
     parts: dict[int, list[int]] = {}
     for (a, b), m in inter.items():
-        if is_candidate(a) and m == size[a] and size[a] < size[b]:
+        if is_candidate(a) and not is_virtual(a) and m == size[a] and size[a] < size[b]:
             parts.setdefault(b, []).append(a)
-    neighbours = [(a, b, m) for (a, b), m in inter.items() if a < b and is_candidate(a)]
+    # The virtual company cell is only a parent: no pair with it is a shown difference.
+    neighbours = [
+        (a, b, m) for (a, b), m in inter.items() if a < b and is_candidate(a) and not (is_virtual(a) or is_virtual(b))
+    ]
 
     changed = True
     while changed:
@@ -231,7 +255,7 @@ def _disjoint_parts(inside: list[int], size: dict[int, int], inter: dict[tuple[i
 
 
 def _record(cur: duckdb.DuckDBPyConnection, cells: list[Cell], period: Period, viewer: str) -> None:
-    shown = [i for i, c in enumerate(cells) if c.shown]
+    shown = [i for i, c in enumerate(cells) if c.shown and c.role != VIRTUAL]
     if not shown:
         return
     cur.register("_org_shown", pa.table({"idx": pa.array(shown, pa.int32())}))

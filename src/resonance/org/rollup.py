@@ -72,6 +72,7 @@ def rollup(
             if scope_cell.shown
             else None
         ),
+        "scope_reason": scope_cell.reason,
         "filters": dict(filters or {}),
     }
 

@@ -148,3 +148,55 @@ def _chosen(con: duckdb.DuckDBPyConnection, person_id: str, purpose: str) -> boo
             "SELECT count(*) FROM consent WHERE person_id = ? AND purpose = ?", [person_id, purpose]
         ).fetchall()[0][0]
     )
+
+
+def set_consent_many(
+    con: duckdb.DuckDBPyConnection,
+    person_ids: list[str],
+    purpose: str,
+    granted: bool,
+    changed_by: str,
+    via: str,
+    keep_choices: bool = True,
+) -> int:
+    """Record the same choice for many people at once (one transaction, one audit row each).
+
+    For set-up tools such as `resonance demo`, which opt a company's people in on their behalf.
+    With `keep_choices` (the default) anyone who already chose for `purpose` keeps that choice;
+    otherwise only people whose value would change are written, as `set_consent` does.
+    Returns how many people changed."""
+    if purpose not in PURPOSES:
+        raise UnknownPurpose(purpose)
+    if not person_ids:
+        return 0
+    ensure_privacy_schema(con)
+    # Left alone: anyone who already chose (keep_choices), or whose value is already `granted`.
+    leave = "c.person_id IS NOT NULL" if keep_choices else "c.granted = ?"
+    params: list = [sorted(set(person_ids)), purpose] + ([] if keep_choices else [granted])
+    con.execute("BEGIN TRANSACTION")
+    try:
+        rows = con.execute(
+            f"""SELECT p.person_id FROM (SELECT unnest(?) AS person_id) p
+                LEFT JOIN consent c ON c.person_id = p.person_id AND c.purpose = ?
+                WHERE c.person_id IS NULL OR NOT ({leave})
+                ORDER BY p.person_id""",
+            params,
+        ).fetchall()
+        changed = [r[0] for r in rows]
+        if changed:
+            con.execute(
+                """INSERT OR REPLACE INTO consent (person_id, purpose, granted, updated_at, updated_by)
+                   SELECT person_id, ?, ?, now()::TIMESTAMP, ? FROM (SELECT unnest(?) AS person_id)""",
+                [purpose, granted, changed_by, changed],
+            )
+            con.execute(
+                """INSERT INTO consent_log (change_id, person_id, purpose, granted, changed_at, changed_by, via)
+                   SELECT nextval('consent_log_seq'), person_id, ?, ?, now()::TIMESTAMP, ?, ?
+                   FROM (SELECT unnest(?) AS person_id ORDER BY person_id)""",
+                [purpose, granted, changed_by, via, changed],
+            )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return len(changed)

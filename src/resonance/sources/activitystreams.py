@@ -33,22 +33,45 @@ PERSON_TYPES = ("Person", "Organization", "Group", "Service", "Application")
 PERSON_VERBS = ("Follow", "Kudos")
 COLLECTION_TYPES = ("Collection", "OrderedCollection", "CollectionPage", "OrderedCollectionPage")
 PUBLIC = ("https://www.w3.org/ns/activitystreams#Public", "as:Public", "Public")
-
-# Paths pulled from every activity in one JSON parse (json_extract_string with a list).
-PATHS = [
-    "$.id", "$.type", "$.actor", "$.actor.id", "$.actor.name", "$.object", "$.object.id",
-    "$.object.type", "$.object.name", "$.object.content", "$.object.summary", "$.object.inReplyTo",
-    "$.object.inReplyTo.id", "$.object.context", "$.object.published", "$.object.attributedTo",
-    "$.object.attributedTo.id", "$.object.url", "$.object.tag", "$.published", "$.updated",
-    "$.target", "$.target.id", "$.to", "$.cc", "$.bto", "$.bcc", "$.audience", "$.context",
-    "$.context.meeting", "$.context.account", "$.context.opportunity", "$.context.item",
-    "$.value", "$.result", "$.object.mediaType", "$.object.attachment",
-]
-P = {path: i + 1 for i, path in enumerate(PATHS)}  # DuckDB lists are 1-based
+BLOCK_BYTES = 64 << 20
+"""NDJSON bytes parsed per batch (about 200k activities): large batches mean fewer commits and
+fewer anti-join scans of the events already stored; memory stays a few hundred MB."""
+READ_BYTES = 8 << 20
+"""Bytes read at a time. A batch is several such reads kept as Arrow chunks: small buffers are
+recycled by the allocator (one 64 MB buffer per batch costs more in page faults than the
+newline search), and DuckDB scans the chunks in parallel."""
 
 
-def _p(path: str) -> str:
-    return f"f[{P[path]}]"
+def _grouped_blocks(file: Path) -> Iterator[tuple[pa.ChunkedArray, pa.ChunkedArray, list[tuple[int, str]]]]:
+    """`iter_line_blocks` read by READ_BYTES, handed on by about BLOCK_BYTES as chunked arrays."""
+    numbers: list[pa.Array] = []
+    texts: list[pa.Array] = []
+    bad: list[tuple[int, str]] = []
+    size = 0
+    for line_numbers, lines, block_bad in iter_line_blocks(file, READ_BYTES):
+        numbers.append(line_numbers)
+        texts.append(lines)
+        bad.extend(block_bad)
+        size += lines.nbytes
+        if size >= BLOCK_BYTES:
+            yield pa.chunked_array(numbers, pa.int64()), pa.chunked_array(texts, texts[0].type), bad
+            numbers, texts, bad, size = [], [], [], 0
+    if numbers or bad:
+        text_type = texts[0].type if texts else pa.string()
+        yield pa.chunked_array(numbers, pa.int64()), pa.chunked_array(texts, text_type), bad
+
+# The keys read from every activity, in one JSON parse (json_transform). A VARCHAR field
+# gets a string's value, or the JSON text of an object, array or number: the same as
+# json_extract_string, so nested objects are parsed again only where they occur.
+TOP_KEYS = ("id", "type", "actor", "object", "published", "updated", "target", "to", "cc", "bto", "bcc",
+            "audience", "context", "value", "result")
+OBJECT_KEYS = ("id", "type", "name", "content", "summary", "inReplyTo", "context", "published",
+               "attributedTo", "url", "tag")
+CONTEXT_KEYS = ("meeting", "account", "opportunity", "item")
+
+
+def _struct(keys: tuple[str, ...]) -> str:
+    return "'{" + ", ".join(f'"{k}": "VARCHAR"' for k in keys) + "}'"
 
 
 def _identity_sql(expr: str) -> str:
@@ -56,7 +79,7 @@ def _identity_sql(expr: str) -> str:
     return f"""CASE
         WHEN {expr} IS NULL OR {expr} = '' OR starts_with({expr}, '{{') OR starts_with({expr}, '[')
              OR length({expr}) > 2048 THEN NULL  -- an array or a monster is no identity
-        WHEN lower({expr}) LIKE 'mailto:%' THEN 'email:' || lower(trim(substr({expr}, 8)))
+        WHEN {expr} ILIKE 'mailto:%' THEN 'email:' || lower(trim(substr({expr}, 8)))
         WHEN {expr} SIMILAR TO '[^:/ ]+@[^:/ ]+\\.[^:/ ]+' THEN 'email:' || lower(trim({expr}))
         ELSE {expr} END"""
 
@@ -96,51 +119,64 @@ def _kind_map_sql() -> str:
     return f"MAP([{keys}], [{values}])"
 
 
+def _id_of(expr: str) -> str:
+    """`x.id` when x is a JSON object, else x itself (an IRI, or the JSON text of anything else)."""
+    return f"coalesce(CASE WHEN starts_with({expr}, '{{') THEN json_extract_string({expr}, '$.id') END, {expr})"
+
+
+# One JSON parse per line (json_transform into a struct of the keys we map); embedded objects are
+# parsed again only on the lines that have them. Blocks are plain Arrow over the file's bytes.
 TRANSFORM_SQL = f"""
 CREATE OR REPLACE TEMP TABLE parsed AS
-WITH valid AS (
-    SELECT line, text, json_valid(text) AS ok FROM lines
+WITH top AS (
+    SELECT line, text, ok, top_type,
+           CASE WHEN top_type = 'OBJECT' THEN json_transform(text, {_struct(TOP_KEYS)}) END AS j
+    FROM (
+        SELECT line, text, ok,
+               -- valid JSON starting with a brace is an object; only other lines are asked their type
+               CASE WHEN ok THEN CASE WHEN starts_with(text, '{{') THEN 'OBJECT' ELSE json_type(text) END END
+                   AS top_type
+        FROM (SELECT line, text, json_valid(text) AS ok FROM lines)
+    )
 ),
-extracted AS MATERIALIZED (
-    SELECT line, text, ok,
-           CASE WHEN ok THEN json_type(text) END AS top_type,
-           CASE WHEN ok AND json_type(text) = 'OBJECT'
-                THEN json_extract_string(text, {PATHS!r}) END AS f
-    FROM valid
+nested AS (
+    SELECT line, text, ok, top_type, j,
+        CASE WHEN starts_with(j.actor, '{{') THEN json_transform(j.actor, '{{"id": "VARCHAR", "name": "VARCHAR"}}')
+             END AS a,
+        CASE WHEN starts_with(j.object, '{{') THEN json_transform(j.object, {_struct(OBJECT_KEYS)}) END AS o,
+        CASE WHEN starts_with(j.context, '{{') THEN json_transform(j.context, {_struct(CONTEXT_KEYS)}) END AS c
+    FROM top
 ),
 fields AS (
     SELECT line, text, ok, top_type,
-        {_p("$.id")} AS id,
-        CASE WHEN starts_with({_p("$.type")}, '[') THEN json_extract_string({_p("$.type")}, '$[0]')
-             ELSE {_p("$.type")} END AS as2_type,
-        coalesce({_p("$.actor.id")}, {_p("$.actor")}) AS actor_iri,
-        {_p("$.actor.name")} AS actor_name,
-        coalesce({_p("$.object.id")}, CASE WHEN NOT starts_with({_p("$.object")}, '{{')
-                                           THEN {_p("$.object")} END) AS object_iri,
-        starts_with({_p("$.object")}, '{{') AS object_embedded,
-        {_p("$.object.type")} AS object_type_as2,
-        {_p("$.object.name")} AS object_name,
-        coalesce({_p("$.object.content")}, {_p("$.object.summary")}) AS object_text,
-        coalesce({_p("$.object.inReplyTo.id")}, {_p("$.object.inReplyTo")}) AS object_parent,
-        CASE WHEN NOT starts_with({_p("$.object.context")}, '{{') THEN {_p("$.object.context")} END
-            AS object_context,
-        {_p("$.object.published")} AS object_published,
-        coalesce({_p("$.object.attributedTo.id")}, {_p("$.object.attributedTo")}) AS object_author,
-        {_p("$.object.url")} AS object_url,
-        {_p("$.object.tag")} AS object_tags,
-        coalesce({_p("$.published")}, {_p("$.updated")}, {_p("$.object.published")}) AS time_text,
-        coalesce({_p("$.target.id")}, {_p("$.target")}) AS target_iri,
-        {_p("$.to")} AS to_json, {_p("$.cc")} AS cc_json, {_p("$.bto")} AS bto_json,
-        {_p("$.bcc")} AS bcc_json, {_p("$.audience")} AS audience_json,
-        {_p("$.context")} AS context_raw,
-        {_p("$.context.meeting")} AS ctx_meeting,
-        {_p("$.context.account")} AS ctx_account,
-        {_p("$.context.opportunity")} AS ctx_opportunity,
-        {_p("$.context.item")} AS ctx_item,
-        coalesce(try_cast({_p("$.value")} AS DOUBLE), try_cast({_p("$.result")} AS DOUBLE)) AS value
-    FROM extracted
-),
-resolved AS (
+        j.id AS id,
+        CASE WHEN starts_with(j.type, '[') THEN json_extract_string(j.type, '$[0]') ELSE j.type END AS as2_type,
+        coalesce(a.id, j.actor) AS actor_iri,
+        a.name AS actor_name,
+        coalesce(o.id, CASE WHEN NOT starts_with(j.object, '{{') THEN j.object END) AS object_iri,
+        starts_with(j.object, '{{') AS object_embedded,
+        o.type AS object_type_as2,
+        o.name AS object_name,
+        coalesce(o.content, o.summary) AS object_text,
+        {_id_of("o.inReplyTo")} AS object_parent,
+        CASE WHEN NOT starts_with(o.context, '{{') THEN o.context END AS object_context,
+        o.published AS object_published,
+        {_id_of("o.attributedTo")} AS object_author,
+        o.url AS object_url,
+        o.tag AS object_tags,
+        coalesce(j.published, j.updated, o.published) AS time_text,
+        {_id_of("j.target")} AS target_iri,
+        j.to AS to_json, j.cc AS cc_json, j.bto AS bto_json, j.bcc AS bcc_json, j.audience AS audience_json,
+        j.context AS context_raw,
+        c.meeting AS ctx_meeting, c.account AS ctx_account, c.opportunity AS ctx_opportunity, c.item AS ctx_item,
+        coalesce(try_cast(j.value AS DOUBLE), try_cast(j.result AS DOUBLE)) AS value
+    FROM nested
+)
+SELECT *,
+    -- Everything a good record needs except being the first of its id (see REPEATED_SQL).
+    ok AND top_type = 'OBJECT' AND verb IS NOT NULL AND time IS NOT NULL
+        AND (actor IS NOT NULL OR verb IN ('Vote', 'View')) AS valid
+FROM (
     SELECT * EXCLUDE (text),
         {_verb_map_sql()}[lower(as2_type)] AS verb,
         {_time_sql("time_text")} AS time,
@@ -148,20 +184,28 @@ resolved AS (
         -- Records without an id get one derived from their content, so re-ingest is idempotent.
         coalesce(id, CASE WHEN ok THEN 'sha1:' || sha1(rtrim(text, chr(10) || chr(13))) END) AS native_id
     FROM fields
-),
--- A second record with an id already used in this block is a duplicate. A hash
--- aggregate finds the few repeated ids far faster than a window over all rows.
-repeated AS (
-    SELECT native_id, min(line) AS first_line FROM resolved
-    WHERE native_id IS NOT NULL GROUP BY native_id HAVING count(*) > 1
 )
-SELECT r.*, r2.first_line,
-       CASE WHEN r2.first_line IS NULL OR r.line = r2.first_line THEN 1 ELSE 2 END AS copy_no
-FROM resolved r LEFT JOIN repeated r2 USING (native_id)
 """
 
-REJECTS_SQL = """
-SELECT 'as2' AS source, ? AS file, line,
+# A second record with an id already used in this block is a duplicate. A hash
+# aggregate over the parsed table finds the few repeated ids far faster than a window.
+REPEATED_SQL = """
+CREATE OR REPLACE TEMP TABLE repeated AS
+SELECT native_id, min(line) AS first_line FROM parsed
+WHERE native_id IS NOT NULL GROUP BY native_id HAVING count(*) > 1
+"""
+
+PARSED = """(SELECT p.*, r.first_line,
+                    CASE WHEN r.first_line IS NULL OR p.line = r.first_line THEN 1 ELSE 2 END AS copy_no
+             FROM parsed p LEFT JOIN repeated r USING (native_id))"""
+PARSED_NO_REPEATS = "(SELECT *, NULL::BIGINT AS first_line, 1 AS copy_no FROM parsed)"
+"""The usual block has no repeated id: no join needed."""
+
+# The rejected lines (usually none) first, then their raw text: joining the small set to
+# the block's lines, never the whole block.
+REJECTED_SQL = """
+CREATE OR REPLACE TEMP TABLE rejected AS
+SELECT line,
     CASE WHEN NOT ok THEN 'json' WHEN top_type <> 'OBJECT' THEN 'record'
          WHEN as2_type IS NULL OR verb IS NULL THEN 'type'
          WHEN time_text IS NULL OR time IS NULL THEN 'published'
@@ -174,18 +218,19 @@ SELECT 'as2' AS source, ? AS file, line,
          WHEN time_text IS NULL THEN 'missing time (published)'
          WHEN time IS NULL THEN 'unparseable time ' || left(time_text, 40)
          WHEN actor IS NULL AND verb NOT IN ('Vote', 'View') THEN 'missing actor'
-         ELSE 'duplicate id (first at line ' || first_line || ')' END AS reason,
-    rtrim(l.text, chr(10) || chr(13)) AS raw
-FROM parsed JOIN lines l USING (line)
-WHERE (NOT ok OR top_type <> 'OBJECT' OR verb IS NULL OR time IS NULL
-       OR (actor IS NULL AND verb NOT IN ('Vote', 'View')) OR copy_no > 1)
-  AND trim(l.text) <> ''  -- blank lines are not records
+         ELSE 'duplicate id (first at line ' || first_line || ')' END AS reason
+FROM {parsed} p
+WHERE NOT valid OR copy_no > 1
 """
 
-GOOD = (
-    "ok AND top_type = 'OBJECT' AND verb IS NOT NULL AND time IS NOT NULL"
-    " AND (actor IS NOT NULL OR verb IN ('Vote', 'View')) AND copy_no = 1"
-)
+REJECTS_SQL = """
+SELECT 'as2' AS source, ? AS file, r.line, r.field, r.reason, rtrim(l.text, chr(10) || chr(13)) AS raw
+FROM rejected r JOIN lines l ON l.line = r.line
+WHERE trim(l.text) <> ''  -- blank lines are not records
+ORDER BY r.line
+"""
+
+GOOD = "valid AND copy_no = 1"
 
 EVENTS_SQL = f"""
 SELECT 'as2' AS source,
@@ -206,7 +251,7 @@ SELECT 'as2' AS source,
     ? AS file, line, NULL::VARCHAR AS raw  -- good records need no raw copy
 FROM (SELECT *, (object_type_as2 IN {PERSON_TYPES!r})
                 OR (verb IN {PERSON_VERBS!r} AND NOT object_embedded) AS is_person
-      FROM parsed WHERE {GOOD})
+      FROM {{parsed}} p WHERE {GOOD})
 """
 
 ITEMS_SQL = f"""
@@ -233,7 +278,7 @@ SELECT coalesce(object_iri, native_id || '#object') AS item_id,
     object_url AS url,
     NULL::VARCHAR AS extra,
     ? AS file, line, NULL::VARCHAR AS raw
-FROM parsed
+FROM {{parsed}} p
 WHERE {GOOD} AND verb = 'Create' AND object_embedded
   AND coalesce(object_type_as2, '') NOT IN {PERSON_TYPES!r}
 -- Two activities may create the same object: the first one wins (the batch is "checked").
@@ -268,7 +313,7 @@ class ActivityStreamsSource(Source):
             if self._is_document(file):
                 yield from self._transform(con, file, *self._document_lines(file))
             else:
-                for line_numbers, lines, bad in iter_line_blocks(file):
+                for line_numbers, lines, bad in _grouped_blocks(file):
                     yield from self._transform(con, file, line_numbers, lines, bad)
         finally:
             con.close()
@@ -312,6 +357,10 @@ class ActivityStreamsSource(Source):
         name = str(file)
         con.register("lines", pa.table({"line": line_numbers, "text": lines}))
         con.execute(TRANSFORM_SQL)
+        con.execute(REPEATED_SQL)
+        repeats = con.execute("SELECT count(*) FROM repeated").fetchall()[0][0]
+        parsed = PARSED if repeats else PARSED_NO_REPEATS
+        con.execute(REJECTED_SQL.replace("{parsed}", parsed))
         rejects = con.sql(REJECTS_SQL, params=[name]).to_arrow_table()
         if bad:
             extra = pa.table({
@@ -325,8 +374,8 @@ class ActivityStreamsSource(Source):
             })
             rejects = pa.concat_tables([rejects, extra.cast(rejects.schema)])
         yield Batch(
-            events=con.sql(EVENTS_SQL, params=[name]).to_arrow_table(),
-            items=con.sql(ITEMS_SQL, params=[name]).to_arrow_table(),
+            events=con.sql(EVENTS_SQL.replace("{parsed}", parsed), params=[name]).to_arrow_table(),
+            items=con.sql(ITEMS_SQL.replace("{parsed}", parsed), params=[name]).to_arrow_table(),
             profiles=con.sql(PROFILES_SQL, params=[name]).to_arrow_table(),
             rejects=rejects,
             checked=True,

@@ -277,7 +277,8 @@ def _exchange(flow: dict[str, Any]) -> dict[str, list[tuple[str, float]]] | None
             gave[outside[m["to"]]] += m["interactions"]
         elif m["to"] in inside and m["from"] in outside:
             got[outside[m["from"]]] += m["interactions"]
-    order = sorted(outside.values(), key=lambda n: -(gave[n] + got[n]))
+    # Units with no exchange either way are left out of the bars (they stay in the matrix).
+    order = sorted((n for n in outside.values() if gave[n] + got[n] > 0), key=lambda n: (-(gave[n] + got[n]), n))
     return {"gave": [(n, gave[n]) for n in order], "got": [(n, got[n]) for n in order]}
 
 
@@ -312,13 +313,14 @@ def org_page(
         }
         ctx["exchange"] = _exchange(ctx["flow"])
         scope = ctx["rollup"]["scope"]
+        # One scale per metric for the page: the largest p75 or mean shown, with some room, so that
+        # no box runs into the edge and the mean's dot (often above p75: skewed figures) stays visible.
+        stats = [g["metrics"] for g in ctx["rollup"]["groups"]] + ([scope["metrics"]] if scope else [])
         ctx["tops"] = {
-            m: max(
-                [g["metrics"][m]["p75"] for g in ctx["rollup"]["groups"]]
-                + ([scope["metrics"][m]["p75"]] if scope else [])
-                + [1e-9]
-            )
-            for m in dash.METRICS
+            m: 1.1 * max([max(s[m]["p75"], s[m]["mean"]) for s in stats] + [1e-9]) for m in dash.METRICS
         }
+        # A grouping whose only unit is the viewer's whole organisation teaches nothing new: say so.
+        groups = ctx["rollup"]["groups"]
+        ctx["single_unit"] = bool(scope and len(groups) == 1 and groups[0]["size"] == scope["size"])
     ctx["metric_info"] = dash.METRICS
     return render(request, "org/dashboard.html", ctx)
