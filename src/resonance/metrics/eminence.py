@@ -268,6 +268,20 @@ def pagerank_ibis(
     return rank
 
 
+def pagerank_method(engine: Engine, edges: ibis.Table, cfg: dict[str, Any]) -> str:
+    """'igraph' or 'ibis' for `eminence.pagerank` ('auto': igraph unless the graph is too big to
+    collect from a Spark cluster; DuckDB already holds everything on one machine)."""
+    method = cfg["pagerank"]
+    if method not in ("igraph", "ibis", "auto"):
+        raise ValueError(f"eminence.pagerank must be 'igraph', 'ibis' or 'auto', not {method!r}")
+    if method != "auto":
+        return method
+    if engine.name == "duckdb":
+        return "igraph"
+    n_edges = engine.scalar(edges.count())
+    return "ibis" if int(n_edges or 0) > int(cfg.get("collect_max_edges", 2_000_000)) else "igraph"
+
+
 def eminence(
     engine: Engine,
     reactions_p: ibis.Table,
@@ -284,12 +298,11 @@ def eminence(
     nodes, edges = graph_inputs(edges_k, anon_k, participants)
     nodes = engine.materialize(nodes, "em_nodes")
     edges = engine.materialize(edges, "em_edges_sum")
-    if cfg["pagerank"] == "ibis":
+    method = pagerank_method(engine, edges, cfg)
+    if method == "ibis":
         ranks = pagerank_ibis(engine, nodes, edges, d, int(cfg["max_iterations"]), float(cfg["tolerance"]))
-    elif cfg["pagerank"] == "igraph":
-        ranks = pagerank_igraph(engine, nodes, edges, d)
     else:
-        raise ValueError(f"eminence.pagerank must be 'igraph' or 'ibis', not {cfg['pagerank']!r}")
+        ranks = pagerank_igraph(engine, nodes, edges, d)
 
     # Per-period constants: N nodes, Z = sum of priors, D = rank held by nodes endorsing no one.
     nr = nodes.join(ranks, ["period", "person_id"]).select(~s.endswith("_right"))

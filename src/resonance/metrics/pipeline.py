@@ -124,6 +124,7 @@ def run_pipeline(
     as_of: datetime | None = None,
     incremental: bool = False,
     memory_limit: str | None = None,
+    events_parquet: str | None = None,
 ) -> dict[str, Any]:
     """Compute every metric for the chosen periods and write the metric tables.
 
@@ -135,6 +136,8 @@ def run_pipeline(
     `as_of`: nothing dated after it counts (default: now, UTC; or `[periods] as_of`
     in the rules) — calendars and CRMs hold future meetings and close dates, which
     must not open periods that have not happened yet.
+    `events_parquet` (Spark only): read the events from that Parquet lake (a folder or
+    Hadoop URI written by `resonance export-events`, see metrics/lake.py) instead of the store.
 
     `incremental=True`: when the last compute kept the same period types up to date
     with the same rules, recompute only the periods touched since (new or late
@@ -143,7 +146,8 @@ def run_pipeline(
     (with `full_reason` when an incremental one was asked for) or `periods` (chosen
     labels: the state is cleared, so the next incremental compute is a full one);
     `periods_recomputed` lists the labels computed. `memory_limit` bounds DuckDB's memory during the
-    compute (default: Settings' `RESONANCE_MEMORY_LIMIT`, 2GB; beyond it DuckDB spills to disk).
+    compute (default: Settings' `RESONANCE_MEMORY_LIMIT`, 2GB; beyond it DuckDB spills to disk). With
+    `events_parquet` the compute is always full (the lake's events are not tracked).
     """
     rules = rules if rules is not None else load_rules()
     ensure_metric_tables(con)
@@ -161,7 +165,7 @@ def run_pipeline(
         cutoff = as_of or _rules_as_of(rules) or datetime.now(UTC).replace(tzinfo=None)
         summary["as_of"] = cutoff.isoformat()
         types = _types_only(periods, rules)
-        fp = incr.fingerprint(con) if types is not None else None
+        fp = incr.fingerprint(con) if types is not None and not events_parquet else None
         scope: incr.Scope | None = None
         summary["mode"] = "full" if types is not None else "periods"
         if incremental and types is not None and fp is not None:
@@ -175,7 +179,7 @@ def run_pipeline(
             return _nothing_to_do(con, summary, scope, types or [], rules, cutoff, fp, run_id, started, timings)
         t0 = time.perf_counter()
         eng = make_engine(con, engine, spark_master=spark_master, spark_session=spark_session,
-                          memory_limit=memory_limit)
+                          events_parquet=events_parquet, memory_limit=memory_limit)
         timings["start_engine"] = round(time.perf_counter() - t0, 3)
         try:
             outputs, chosen, bounds = _compute(eng, periods, rules, progress, timings, cutoff, scope)
