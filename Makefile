@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/pip --disable-pip-version-check -q
 
-.PHONY: demo test lint bench clean install install-test
+.PHONY: demo test lint bench bench-10m clean install install-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,9 +32,19 @@ test: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest -n 2 --dist loadgroup --timeout 900
 
-bench: $(VENV)/.installed-test
+$(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed-test
+	$(PIP) install -e '.[test,spark,embeddings,pdf,bench]'
+	touch $@
+
+# The benchmark suite (docs/scale.md): figures printed and appended to benchmarks/RESULTS.md.
+bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/run.py --size 100k
 	$(BIN)/python benchmarks/run.py --size 1m
+	$(BIN)/python benchmarks/load.py --size 100k
+
+# 10M events, 50k people: about an hour on 2 cores; one run per measurement.
+bench-10m: $(VENV)/.installed-bench
+	$(BIN)/python benchmarks/run.py --size 10m --runs 1
 
 clean:
 	rm -rf $(VENV) demo-data resonance.duckdb test-artifacts

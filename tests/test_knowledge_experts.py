@@ -152,3 +152,41 @@ def test_graph_ties_are_counted_from_interactions(twins_store):
     tie = graph.tie(pid("zed"), pid("zoe"))
     assert tie["reciprocal"] and tie["social"] == 2
     assert graph.tie(pid("zed"), pid("amy")) is None
+
+
+@pytest.fixture
+def busy_store(store, tmp_path):
+    """Ann and Bob answered the same postgres question the same way in January (equal topical fit); from
+    20 February Bob answers many questions on an unrelated topic (gardening), so he is the one around lately."""
+    w = World()
+    w.create("pat", "2026-01-05T09:00:00Z", "Question", "q1", "Backups of the billing database fail at night.",
+             title="Postgres backup fails", tags=["postgres"])
+    for name, item in (("ann", "a1"), ("bob", "a2")):
+        w.create(name, "2026-01-05T10:00:00Z", "Answer", item,
+                 "Check the postgres WAL archive settings and the backup user's permissions.", parent="q1")
+    for n in range(1, 7):
+        w.create("sue", f"2026-02-{20 + n}T09:00:00Z", "Question", f"g{n}", "Tomatoes wilt in the greenhouse.",
+                 title=f"Tomato seedlings {n}", tags=["gardening"])
+        w.create("bob", f"2026-02-{20 + n}T10:00:00Z", "Answer", f"ga{n}",
+                 "Water tomatoes in the morning and shade the greenhouse.", parent=f"g{n}")
+    w.ingest(store, tmp_path)
+    return store
+
+
+def test_recent_answering_lifts_an_equal_match_and_only_the_past_counts(busy_store):
+    """The activity prior is recency-weighted and, like everything in the score, computed as of the
+    question: asked on 1 March, Bob (busy lately) comes before Ann; asked on 10 February, before Bob's
+    burst, they are equal again (ties by id) and the later answers count for nothing."""
+    index = build_index(busy_store.con)
+    finder = ExpertFinder(index)
+    text = "postgres backup fails at night"
+    late = Question(text, tags=["postgres"], asked_at=datetime(2026, 3, 1), asker=pid("pat"))
+    early = Question(text, tags=["postgres"], asked_at=datetime(2026, 2, 10), asker=pid("pat"))
+    ranked_late, ranked_early = finder.find([late, early], top=2, explain=False)
+    assert [e.person for e in ranked_late] == [pid("bob"), pid("ann")]
+    assert ranked_late[0].score > ranked_late[1].score
+    assert [e.person for e in ranked_early] == [pid("ann"), pid("bob")]
+    assert ranked_early[0].score == pytest.approx(ranked_early[1].score)
+    # Without the prior (what "opportunities to help" uses) only topical fit counts: equal at any time.
+    plain = ExpertFinder(index, prior_weight=0.0).find([late], top=2, explain=False)[0]
+    assert plain[0].score == pytest.approx(plain[1].score)

@@ -24,6 +24,7 @@ REVIEWED = {
         '", ".join("u." + c.strip() for c in _USER_COLUMNS.split(","))': "column list from a constant",
     },
     "web/routes/admin.py": {"where": "a constant WHERE clause with ? placeholders"},
+    "privacy/consent.py": {"leave": "one of two constant SQL fragments; values are ? parameters"},
     "privacy/export.py": {"table": "table names from the catalog, quoted"},
     "privacy/forget.py": {
         "_in(BUSINESS_KINDS)": "a constant tuple, quoted",

@@ -173,3 +173,23 @@ def test_links_with_confirmation(kserver, ids, tmp_path):
         assert kserver.rows(pair)[0][0] == 1
     finally:
         kserver.settings.rules_path = None
+
+
+def test_rules_page_states_the_kudos_rules(kserver, tmp_path):
+    page = kserver.client().get("/rules")
+    assert page.status_code == 200
+    section = page.text.split('data-testid="kudos-rules"')[1].split("</section>")[0]
+    for text in ("No self-kudos", "<code>20</code> kudos per week", "<code>10</code> kudos and <code>30</code>",
+                 "Counted once", "the same giver, receiver and context", "#customer-first",
+                 "valid <code>30</code> days", "one per person per item", "Kudos rings", "weighs <code>3.0</code>"):
+        assert text in section, text
+    # The page shows the rules in force, not the defaults.
+    rules = tmp_path / "rules.toml"
+    rules.write_text('[kudos]\nbudget = 5\nbudget_period = "month"\nvalues = ["courage"]\n')
+    kserver.settings.rules_path = rules
+    try:
+        section = kserver.client().get("/rules").text.split('data-testid="kudos-rules"')[1]
+        assert "<code>5</code> kudos per month" in section and "#courage" in section
+        assert "#customer-first" not in section.split("</section>")[0]
+    finally:
+        kserver.settings.rules_path = None

@@ -4,6 +4,7 @@ business app but refused to any other site."""
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -94,6 +95,21 @@ def test_thank_button_and_vote_in_place(browser, server, ids):
     page.wait_for_selector("[data-testid=vote-down][aria-pressed=true]")
     assert server.rows("SELECT value, version FROM item_votes WHERE item_id = ? AND voter_id = 'hr:E09'", [item]) == [
         (-1, 2)]
+    # The item's Thank button thanks its author for that item, in place.
+    page.get_by_role("button", name=re.compile(r"^Thank ")).click()
+    page.get_by_test_id("thanked").wait_for()
+    author = server.rows("SELECT i.person_id FROM items it JOIN identities i ON i.identity = it.author "
+                         "WHERE it.item_id = ?", [item])[0][0]
+    assert server.rows("SELECT channel FROM kudos WHERE giver_id = 'hr:E09' AND receiver_id = ? AND ctx_item = ?",
+                       [author, item]) == [("web",)]
+    # A colleague's card found by search (htmx, as you type): its Thank button.
+    page.get_by_role("link", name="Thank someone", exact=True).click()
+    page.get_by_label("Find a colleague, one of your meetings or a shared item").fill("sofia")
+    card = page.get_by_test_id("colleague").filter(has_text="Sofia Reyes")
+    card.get_by_role("button", name="Thank Sofia").click()
+    card.get_by_test_id("thanked").wait_for()
+    assert server.rows("""SELECT channel FROM kudos WHERE giver_id = 'hr:E09' AND receiver_id = 'hr:E05'
+                          AND ctx_item IS NULL AND ctx_meeting IS NULL""") == [("web",)]
     assert watch.problems == []
     page.close()
 

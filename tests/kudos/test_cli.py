@@ -24,6 +24,10 @@ def test_cli(kudos_template, tmp_path):
     listed = run(db, "meetings", "--organizer", "chloe", "--customer")
     assert listed.exit_code == 0 and listed.stdout.startswith("ical:globex-review\t"), listed.output
     assert "customer Globex Industries" in listed.stdout
+    both = run(db, "meetings", "--organizer", "chloe", "--attendee", "omar.farouk@acme.example")
+    assert [x.split("\t")[0] for x in both.stdout.splitlines()] == ["ical:globex-review"], both.output
+    none = run(db, "meetings", "--organizer", "chloe", "--attendee", "sofia")  # Sofia was not in it
+    assert none.exit_code == 0 and "no meetings found" in none.output and "ical:" not in none.output
     links = run(db, "links", "--meeting", "globex-review", "--base-url", "https://resonance.example")
     assert links.exit_code == 0, links.output
     lines = links.stdout.strip().splitlines()

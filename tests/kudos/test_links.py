@@ -95,3 +95,20 @@ def _rules(server):
     from resonance.kudos.rules import kudos_rules
 
     return kudos_rules(server.settings.rules_path)
+
+
+def test_every_altered_character_is_refused():
+    """Changing any one character of a link, the signature's last included (whose low bits base64
+    decoders ignore), never yields an accepted link."""
+    token = sign_link(KEY, LINK)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_."
+    accepted = []
+    for i, original in enumerate(token):
+        for c in alphabet:
+            if c != original:
+                try:
+                    verify_link(KEY, token[:i] + c + token[i + 1:])
+                    accepted.append((i, c))
+                except LinkError:
+                    pass
+    assert accepted == []

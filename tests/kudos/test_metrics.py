@@ -1,15 +1,18 @@
 """Kudos and votes in the metrics, through the real pipeline: kudos feed Reaction and Eminence, a
-planted kudos ring is damped like a reaction ring, and a changed vote counts only as its latest."""
+planted kudos ring is damped like a reaction ring, and a changed vote counts only as its latest; votes feed
+knowledge value and Reaction with the weights of the rules."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+import pytest
 from tests.web.company import _load, email
 
 from resonance.kudos.operations import give_kudos, vote
 from resonance.metrics.pipeline import run_pipeline
+from resonance.metrics.rules import load_rules
 from resonance.sources.base import BatchBuilder
 
 NOW = datetime(2026, 3, 11, 10, 0)
@@ -92,6 +95,11 @@ def test_kudos_ring_damped_and_latest_vote_wins(kstore, rules):
     votes = q(kstore, """SELECT reactor_id, kind FROM metric_reactions
                          WHERE event_id LIKE 'resonance:vote:%' ORDER BY reactor_id""")
     assert sorted(votes) == sorted([(changer, "vote_down"), (steady, "vote_up")])
+    # Votes feed the item's knowledge value (up adds, down subtracts) and its author's Reaction (up only).
+    parts = vote_parts(kstore, author)
+    assert parts[("knowledge_value", "vote_up")] > 0 > parts[("knowledge_value", "vote_down")]
+    assert parts[("reaction", "vote_up")] > 0 and parts.get(("reaction", "vote_down"), 0) == 0
+    before = item_value(kstore, item)
 
     # Withdrawing the vote removes it from the metrics altogether.
     vote(con, changer, item, 0, loose, now=NOW + timedelta(minutes=9))
@@ -99,3 +107,27 @@ def test_kudos_ring_damped_and_latest_vote_wins(kstore, rules):
     votes = q(kstore, "SELECT reactor_id, kind FROM metric_reactions WHERE event_id LIKE 'resonance:vote:%'")
     assert votes == [(steady, "vote_up")]
     assert q(kstore, "SELECT count(*) FROM events WHERE verb = 'Vote' AND source = 'resonance'")[0][0] == 4
+    assert ("knowledge_value", "vote_down") not in vote_parts(kstore, author)
+    assert item_value(kstore, item) > before
+
+    # The weights come from the rules: a useful vote weighing 0 in Reaction counts nothing there.
+    rules_now = load_rules()
+    rules_now["reaction"]["weights"]["vote_up"] = 0.0
+    rules_now["knowledge"]["weights"]["vote_up"] = 2.0 * rules_now["knowledge"]["weights"]["vote_up"]
+    weighed = vote_parts(kstore, author)
+    run_pipeline(con, periods=[PERIOD], rules=rules_now)
+    reweighed = vote_parts(kstore, author)
+    assert reweighed.get(("reaction", "vote_up"), 0) == 0
+    assert reweighed[("knowledge_value", "vote_up")] == pytest.approx(2 * weighed[("knowledge_value", "vote_up")],
+                                                                      rel=1e-3)
+
+
+def vote_parts(store, person) -> dict:
+    return {(m, k): v for m, k, v in q(store, """SELECT metric, kind, sum(value) FROM person_breakdown
+                                                 WHERE period = ? AND person_id = ? AND kind LIKE 'vote_%'
+                                                 GROUP BY ALL""", [PERIOD, person])}
+
+
+def item_value(store, item) -> float:
+    found = q(store, "SELECT value FROM item_value WHERE period = ? AND item_id = ?", [PERIOD, item])
+    return found[0][0] if found else 0.0

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from resonance.kudos.context import guess_account, resolve_context, resolve_person
+from resonance.kudos.directory import shared_meetings
 from resonance.kudos.operations import budget_left, give_kudos, list_kudos, vote
 from resonance.kudos.rules import KudosError, check_values, kudos_key, normalise_tag, period_bounds, vote_value
 from resonance.metrics.rules import describe_rules
@@ -137,6 +138,11 @@ def test_people_and_context_resolution(kstore, ids):
     assert resolve_context(con, meeting="globex-review").meeting == ids["customer_meeting"]
     assert guess_account(con, "for the Globex review") == ids["account"]
     assert guess_account(con, "thanks for the help") is None
+    # The meetings two people were both in (the colleague card's context choice).
+    assert [m["meeting"] for m in shared_meetings(con, "hr:E09", "hr:E10")] == [ids["customer_meeting"]]
+    assert [m["meeting"] for m in shared_meetings(con, "hr:E03", "hr:E04")] == [ids["team_meeting"],
+                                                                                ids["customer_meeting"]]
+    assert shared_meetings(con, "hr:E09", "hr:E05") == []
 
 
 def test_votes_latest_wins_and_rules(kstore, ids, rules):

@@ -15,6 +15,7 @@ import typer
 from rich.table import Table
 
 from resonance.cli.app import DbOption, JsonOption, app, console, fail, print_json, settings_for, store_for
+from resonance.config import Settings
 from resonance.kudos.context import resolve_person
 from resonance.kudos.directory import my_meetings
 from resonance.kudos.links import link_key, meeting_links
@@ -77,7 +78,7 @@ def links(
         try:
             giver_id = resolve_person(store.con, giver, "giver").person_id if giver else None
             key = link_key(store.con, settings.secret_key)
-            found = meeting_links(store.con, key, meeting, base_url or settings.public_url, rules, giver_id=giver_id)
+            found = meeting_links(store.con, key, meeting, base_url or _public_url(settings), rules, giver_id=giver_id)
         except KudosError as exc:
             fail(str(exc))
     expires = datetime.fromtimestamp(found["expires"], UTC)
@@ -93,6 +94,18 @@ def links(
     for link in found["links"]:
         sys.stdout.write(f"{link['name'] or link['receiver_id']} <{link['email'] or link['receiver_id']}>\t"
                          f"{link['url']}\n")
+
+
+def _public_url(settings: Settings) -> str:
+    """The server's address for links: RESONANCE_BASE_URL, else the address of the server that owns
+    the store (a command forwarded to a running server runs inside it), else the default address."""
+    if not settings.base_url:
+        from resonance.jobs.lockfile import live_server
+
+        running = live_server(settings.db_path)
+        if running is not None and running.url:
+            return running.url
+    return settings.public_url
 
 
 @kudos_app.command("list")
@@ -126,7 +139,8 @@ def list_(
 @kudos_app.command("meetings")
 def meetings(
     organizer: Annotated[str | None, typer.Option(help="Meetings this person organised.")] = None,
-    attendee: Annotated[str | None, typer.Option(help="Meetings this person attended or was invited to.")] = None,
+    attendee: Annotated[str | None, typer.Option(
+        help="Meetings this person attended or was invited to (with --organizer: that they were in too).")] = None,
     customer: Annotated[bool, typer.Option("--customer", help="Only meetings with a customer account.")] = False,
     limit: Annotated[int, typer.Option(min=1, max=10_000)] = 20,
     db: DbOption = None,
@@ -134,16 +148,20 @@ def meetings(
 ) -> None:
     """Meetings to thank people from (past ones, newest first): pick an id for `resonance kudos links`.
 
-    Without --organizer or --attendee: the customer meetings of the whole store."""
+    With both --organizer and --attendee: the meetings the one organised and the other was in.
+    Without either: the meetings of the whole store."""
     with store_for(db, read_only=True) as store:
         con = store.con
         try:
-            if organizer or attendee:
-                who = resolve_person(con, organizer or attendee or "", "person").person_id
+            if organizer:
+                who = resolve_person(con, organizer, "organizer").person_id
+                other = resolve_person(con, attendee, "attendee").person_id if attendee else None
                 found = my_meetings(con, who, limit=limit, customer_only=customer, before=utcnow(),
-                                    role="organizer" if organizer else None)
-                if attendee:
-                    found = [m for m in found if m["role"] != "organizer"]
+                                    role="organizer", with_person=other)
+            elif attendee:
+                who = resolve_person(con, attendee, "attendee").person_id
+                found = [m for m in my_meetings(con, who, limit=10_000, customer_only=customer, before=utcnow())
+                         if m["role"] != "organizer"][:limit]
             else:
                 found = _all_meetings(con, customer, limit)
         except KudosError as exc:

@@ -59,6 +59,16 @@ def compute(
         str | None,
         typer.Option("--as-of", help="Ignore everything dated after this (YYYY-MM-DD[THH:MM]) [default: now]."),
     ] = None,
+    events_parquet: Annotated[
+        str | None,
+        typer.Option("--events-parquet", help="Spark: read events from this Parquet lake (folder or "
+                     "hdfs:// / s3a:// URI written by `resonance export-events`) instead of the store."),
+    ] = None,
+    out: Annotated[
+        str | None,
+        typer.Option("--out", help="Spark: write the metric tables as Parquet here (folder or URI) instead of "
+                     "into the store; `resonance import-metrics` loads them. See docs/scale.md."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Compute every metric (Activity, Reaction, Eminence, Network, Knowledge value, personas,
@@ -67,6 +77,13 @@ def compute(
 
     if engine not in ("duckdb", "spark"):
         fail(f"unknown engine {engine!r}; use duckdb or spark")
+    if (events_parquet or out) and engine != "spark":
+        fail("--events-parquet and --out need --engine spark")
+    if out:
+        from resonance.cli.lake import compute_out
+
+        compute_out(db, out, events_parquet, spark_master, period, _rules(rules), as_of, as_json)
+        return
     loaded = _rules(rules)
     try:
         cutoff = datetime.fromisoformat(as_of) if as_of else None
@@ -95,8 +112,9 @@ def compute(
                     progress=show,
                     spark_master=spark_master,
                     as_of=cutoff,
+                    events_parquet=events_parquet,
                 )
-        except PeriodError as exc:
+        except (PeriodError, FileNotFoundError) as exc:
             fail(str(exc))
     if as_json:
         print_json(summary)

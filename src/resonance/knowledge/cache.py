@@ -2,9 +2,9 @@
 
 Building them reads the whole store (seconds on a large company), while the
 data changes only when something is ingested or written (kudos, votes). The
-cache is keyed by a cheap data version — the number of events and items and
-the latest finished ingest — so the web app rebuilds after a change and
-answers from memory otherwise.
+cache is keyed by a cheap data version — the number of items and identities and
+the latest ingest — so the web app rebuilds after a change and answers from
+memory otherwise.
 """
 
 from __future__ import annotations
@@ -21,15 +21,22 @@ from resonance.knowledge.outcomes import deal_credit
 
 
 def data_version(con: duckdb.DuckDBPyConnection) -> tuple:
-    """Changes whenever events, items or people change (counts are metadata reads in DuckDB), and after
-    `resonance forget`, which rewrites content in place without changing any count (the forget log's
-    row count, read from the catalog as the table may not exist)."""
-    return tuple(con.execute(
-        """SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM items), (SELECT count(*) FROM identities),
+    """Changes whenever an ingest runs or items or people change (counts are metadata reads in DuckDB), and
+    after `resonance forget`, which rewrites content in place without changing any count (the forget log's
+    row count, read from the catalog as the table may not exist).
+
+    Not with every event: kudos and votes written through Resonance (one event each) would otherwise
+    throw the index away on every write, and under a steady stream of writes the panels would never be
+    ready (benchmarks/load.py); they count from the next ingest or merge. Read once per web GET request
+    (a dashboard asks several times)."""
+    from resonance.web.cache import request_memo
+
+    return request_memo("knowledge.data_version", lambda: tuple(con.execute(
+        """SELECT (SELECT count(*) FROM items), (SELECT count(*) FROM identities),
                   (SELECT max(ingest_id) FROM ingest_runs),
                   (SELECT coalesce(sum(estimated_size), 0) FROM duckdb_tables()
                    WHERE database_name = current_database() AND table_name = 'forget_log')"""
-    ).fetchall()[0])
+    ).fetchall()[0]))
 
 
 class KnowledgeCache:

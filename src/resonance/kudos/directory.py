@@ -68,7 +68,7 @@ def search(
                 FROM items it LEFT JOIN identities a ON a.identity = it.author
                 LEFT JOIN people p ON p.person_id = a.person_id
                 WHERE it.kind IN (SELECT unnest(?::VARCHAR[])) AND lower(it.title) LIKE ? ESCAPE '\\'
-                GROUP BY it.item_id ORDER BY any_value(it.created) DESC NULLS LAST LIMIT ?""",
+                GROUP BY it.item_id ORDER BY any_value(it.created) DESC NULLS LAST, it.item_id LIMIT ?""",
             [kinds, pattern, limit],
         )
     )
@@ -82,23 +82,28 @@ def my_meetings(
     customer_only: bool = False,
     before: datetime | None = None,
     role: str | None = None,
+    with_person: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Meetings the person organised, attended or was invited to, newest first (not after `before`)."""
+    """Meetings the person organised, attended or was invited to, newest first (not after `before`);
+    `role` keeps those where the person had that role, `with_person` those that person was in too."""
     rows = _dicts(
         con.execute(
             """
-            WITH mine AS (
-                SELECT it.item_id AS meeting, 'organizer' AS role, 0 AS rank
+            WITH parts AS (
+                SELECT it.item_id AS meeting, i.person_id, 'organizer' AS role, 0 AS rank
                 FROM items it JOIN identities i ON i.identity = it.author
-                WHERE it.kind = 'meeting' AND i.person_id = ?
+                WHERE it.kind = 'meeting' AND i.person_id IN (?, ?)
                 UNION ALL
-                SELECT e.object, 'attendee', 1 FROM events e JOIN identities i ON i.identity = e.actor
-                WHERE e.verb = 'Attend' AND i.person_id = ?
+                SELECT e.object, i.person_id, 'attendee', 1 FROM events e JOIN identities i ON i.identity = e.actor
+                WHERE e.verb = 'Attend' AND i.person_id IN (?, ?)
                 UNION ALL
-                SELECT e.object, 'invited', 2 FROM events e JOIN identities i ON i.identity = e.target
-                WHERE e.verb = 'Invite' AND i.person_id = ?
+                SELECT e.object, i.person_id, 'invited', 2 FROM events e JOIN identities i ON i.identity = e.target
+                WHERE e.verb = 'Invite' AND i.person_id IN (?, ?)
             ),
-            roles AS (SELECT meeting, arg_min(role, rank) AS role FROM mine GROUP BY meeting)
+            mine AS (SELECT meeting, role, rank FROM parts WHERE person_id = ?),
+            roles AS (SELECT meeting, arg_min(role, rank) AS role FROM mine
+                      WHERE ? IS NULL OR meeting IN (SELECT meeting FROM parts WHERE person_id = ?)
+                      GROUP BY meeting)
             SELECT it.item_id AS meeting, any_value(it.title) AS title, any_value(it.created) AS start,
                    any_value(r.role) AS role,
                    any_value(json_extract_string(it.extra, '$.account')) AS account,
@@ -115,7 +120,8 @@ def my_meetings(
             ORDER BY any_value(it.created) DESC NULLS LAST, it.item_id
             LIMIT ?
             """,
-            [person_id, person_id, person_id, before, before, customer_only, role, role, limit],
+            [*[person_id, with_person or person_id] * 3, person_id, with_person, with_person,
+             before, before, customer_only, role, role, limit],
         )
     )
     return rows
@@ -184,7 +190,4 @@ def item_card(con: duckdb.DuckDBPyConnection, item_id: str, votable_kinds: froze
 
 def shared_meetings(con: duckdb.DuckDBPyConnection, a: str, b: str, limit: int = 10) -> list[dict[str, Any]]:
     """Recent meetings both people were in (for the context choice of a thank-you)."""
-    mine = {m["meeting"]: m for m in my_meetings(con, a, limit=500, before=utcnow())}
-    theirs = {m["meeting"] for m in my_meetings(con, b, limit=500, before=utcnow())}
-    both = [m for k, m in mine.items() if k in theirs]
-    return both[:limit]
+    return my_meetings(con, a, limit=limit, before=utcnow(), with_person=b)

@@ -60,8 +60,8 @@ def where_you_shine(con: duckdb.DuckDBPyConnection, person_id: str, months: int 
             [TOP],
         ).fetchall()
         meeting_kinds = con.execute(
-            """SELECT CASE WHEN account IS NOT NULL THEN 'Customer meetings'
-                           WHEN recurring THEN 'Recurring meetings' ELSE 'One-off meetings' END AS kind, count(*) n
+            """SELECT CASE WHEN account IS NOT NULL THEN 'Customer'
+                           WHEN recurring THEN 'Recurring' ELSE 'One-off' END AS kind, count(*) n
                FROM _shine WHERE has_meeting GROUP BY kind ORDER BY n DESC, kind"""
         ).fetchall()
         values = con.execute(
@@ -72,7 +72,7 @@ def where_you_shine(con: duckdb.DuckDBPyConnection, person_id: str, months: int 
         givers = con.execute(
             """SELECT s.giver_id, any_value(p.display_name), count(*) n FROM _shine s
                LEFT JOIN people p ON p.person_id = s.giver_id
-               WHERE s.giver_id IS NOT NULL GROUP BY s.giver_id ORDER BY n DESC, 2 LIMIT ?""",
+               WHERE s.giver_id IS NOT NULL GROUP BY s.giver_id ORDER BY n DESC, 2, s.giver_id LIMIT ?""",
             [TOP * 2],
         ).fetchall()
         contexts = con.execute(

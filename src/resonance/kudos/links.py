@@ -7,9 +7,10 @@ A link is `<base>/k/<payload>.<signature>`:
 - signature: base64url of HMAC-SHA256 over `v1.<payload>` with a key derived from the
   server secret for this purpose only (`store/secret.py`).
 
-Changing any byte of the payload (another receiver, a later expiry) breaks the
-signature; a link past its expiry is refused; following a link twice records the kudos
-once (the kudos' idempotency key), so a replay changes nothing. Links carry no secret of
+Changing any character of the payload (another receiver, a later expiry) or of the
+signature breaks the signature (compared as canonical text, in constant time); a link
+past its expiry is refused; following a link twice records the kudos once (the kudos'
+idempotency key), so a replay changes nothing. Links carry no secret of
 the giver and no session: whoever holds the link can send that one thank-you, nothing else.
 """
 
@@ -75,11 +76,11 @@ def verify_link(key: bytes, token: str, now: float | None = None) -> KudosLink:
     if not token or len(token) > MAX_TOKEN_LENGTH or token.count(".") != 1:
         raise LinkError("malformed", "This kudos link is incomplete or damaged: copy the whole link and try again.")
     body, signature = token.split(".")
-    try:
-        sent = _unb64(signature)
-    except ValueError:
-        raise LinkError("malformed", "This kudos link is damaged: copy the whole link and try again.") from None
-    if not hmac.compare_digest(sent, _mac(key, body)):
+    if not signature or any(c not in _B64_ALPHABET for c in signature):
+        raise LinkError("malformed", "This kudos link is damaged: copy the whole link and try again.")
+    # Compare the signature's canonical text, not its decoded bytes: base64 decoders ignore the
+    # unused low bits of the last character, so decoding first would let an altered link through.
+    if not hmac.compare_digest(signature.encode(), _b64(_mac(key, body)).encode()):
         raise LinkError(
             "forged",
             "This kudos link is not valid: it was not made by this Resonance server, or it was changed after.",
@@ -160,7 +161,10 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
+_B64_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
 def _unb64(text: str) -> bytes:
-    if not text or any(c not in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_" for c in text):
+    if not text or any(c not in _B64_ALPHABET for c in text):
         raise ValueError("not base64url")
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

@@ -148,13 +148,7 @@ def pagerank_igraph(engine: Engine, nodes: ibis.Table, edges: ibis.Table, dampin
             dst = pc.index_in(e_slice.column("dst"), value_set=names).to_numpy()
             g.add_edges(np.column_stack([src, dst]).tolist())
             weights = e_slice.column("weight").to_numpy().tolist()
-        ranks = g.personalized_pagerank(
-            damping=damping,
-            weights=weights,
-            reset=n_slice.column("t").to_numpy().tolist(),
-            directed=True,
-            implementation="arpack",
-        )
+        ranks = personalized_pagerank(g, damping, weights, n_slice.column("t").to_numpy().tolist())
         out.append(
             pa.table(
                 {
@@ -165,6 +159,19 @@ def pagerank_igraph(engine: Engine, nodes: ibis.Table, edges: ibis.Table, dampin
             )
         )
     return engine.upload(concat_or_empty(out, RANK_SCHEMA), "ranks")
+
+
+def personalized_pagerank(g: ig.Graph, damping: float, weights: list[float] | None, reset: list[float]) -> list[float]:
+    """igraph's personalized PageRank with ARPACK; PRPACK when ARPACK fails. ARPACK starts from a random
+    vector and now and then fails on the very same graph ("LAPACK error in tridiagonal eigenvalue
+    calculation", seen by benchmarks/run.py on a recompute of an unchanged store); PRPACK solves the
+    same equations directly (the results agree to about 1e-13)."""
+    try:
+        return g.personalized_pagerank(damping=damping, weights=weights, reset=reset, directed=True,
+                                       implementation="arpack")
+    except ig.InternalError:
+        return g.personalized_pagerank(damping=damping, weights=weights, reset=reset, directed=True,
+                                       implementation="prpack")
 
 
 RANK_SCHEMA = pa.schema([("period", pa.string()), ("person_id", pa.string()), ("rank", pa.float64())])
@@ -247,6 +254,20 @@ def pagerank_ibis(
     return rank
 
 
+def pagerank_method(engine: Engine, edges: ibis.Table, cfg: dict[str, Any]) -> str:
+    """'igraph' or 'ibis' for `eminence.pagerank` ('auto': igraph unless the graph is too big to
+    collect from a Spark cluster; DuckDB already holds everything on one machine)."""
+    method = cfg["pagerank"]
+    if method not in ("igraph", "ibis", "auto"):
+        raise ValueError(f"eminence.pagerank must be 'igraph', 'ibis' or 'auto', not {method!r}")
+    if method != "auto":
+        return method
+    if engine.name == "duckdb":
+        return "igraph"
+    n_edges = engine.scalar(edges.count())
+    return "ibis" if int(n_edges or 0) > int(cfg.get("collect_max_edges", 2_000_000)) else "igraph"
+
+
 def eminence(
     engine: Engine,
     reactions_p: ibis.Table,
@@ -263,12 +284,11 @@ def eminence(
     nodes, edges = graph_inputs(edges_k, anon_k, participants)
     nodes = engine.materialize(nodes, "em_nodes")
     edges = engine.materialize(edges, "em_edges_sum")
-    if cfg["pagerank"] == "ibis":
+    method = pagerank_method(engine, edges, cfg)
+    if method == "ibis":
         ranks = pagerank_ibis(engine, nodes, edges, d, int(cfg["max_iterations"]), float(cfg["tolerance"]))
-    elif cfg["pagerank"] == "igraph":
-        ranks = pagerank_igraph(engine, nodes, edges, d)
     else:
-        raise ValueError(f"eminence.pagerank must be 'igraph' or 'ibis', not {cfg['pagerank']!r}")
+        ranks = pagerank_igraph(engine, nodes, edges, d)
 
     # Per-period constants: N nodes, Z = sum of priors, D = rank held by nodes endorsing no one.
     nr = nodes.join(ranks, ["period", "person_id"]).select(~s.endswith("_right"))

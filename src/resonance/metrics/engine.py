@@ -179,28 +179,41 @@ class DuckDBEngine(Engine):
 
 
 def spark_session(master: str | None = None, warehouse: str | None = None) -> Any:
-    """A SparkSession for compute: `local[2]` unless a master URL is given.
+    """A SparkSession for compute: `local[2]` unless a master URL is given or `spark-submit`
+    already chose one (its --master, --conf and --packages then apply as given).
 
     Pinned to UTC; its warehouse in a temporary folder; the UI off (nothing listens)."""
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     from pyspark.sql import SparkSession
 
-    local = not master or master.startswith("local")
+    # Under spark-submit the driver's JVM exists already (PYSPARK_GATEWAY_PORT) with its master set.
+    submitted = master is None and "PYSPARK_GATEWAY_PORT" in os.environ
     builder = (
         SparkSession.builder.appName("resonance-compute")
-        .master(master or "local[2]")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.warehouse.dir", warehouse or tempfile.mkdtemp(prefix="resonance-wh-"))
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.shuffle.partitions", "2" if local else "200")
-        .config("spark.default.parallelism", "2" if local else "200")
-        # Adaptive execution pays off on big shuffles; on a laptop's small data it only adds stages.
-        .config("spark.sql.adaptive.enabled", "false" if local else "true")
-        .config("spark.driver.memory", os.environ.get("RESONANCE_SPARK_DRIVER_MEMORY", "2g"))
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
     )
-    return builder.getOrCreate()
+    if not submitted:
+        builder = builder.master(master or "local[2]").config(
+            "spark.driver.memory", os.environ.get("RESONANCE_SPARK_DRIVER_MEMORY", "2g")
+        )
+    session = builder.getOrCreate()
+    if session.sparkContext.master.startswith("local"):
+        # One shuffle partition per core; adaptive execution pays off on big shuffles, on a
+        # laptop's small data it only adds stages. A cluster keeps Spark's defaults; --conf wins.
+        given = session.sparkContext.getConf()
+        local = {"spark.sql.shuffle.partitions": str(session.sparkContext.defaultParallelism),
+                 "spark.sql.adaptive.enabled": "false"}
+        for key, value in local.items():
+            if not given.contains(key):
+                session.conf.set(key, value)
+    checkpoints = os.environ.get("RESONANCE_SPARK_CHECKPOINT_DIR")
+    if checkpoints:  # reliable checkpoints for iterations (a cluster's HDFS or object store)
+        session.sparkContext.setCheckpointDir(checkpoints)
+    return session
 
 
 CHECKPOINTED = {"pr_rank"}
@@ -217,7 +230,8 @@ class SparkEngine(Engine):
     name = "spark"
     dialect = "pyspark"
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, master: str | None = None, session: Any = None) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection | None, master: str | None = None, session: Any = None,
+                 lake: str | None = None) -> None:
         super().__init__()
         self.workdir = Path(tempfile.mkdtemp(prefix="resonance-spark-"))
         self.own_session = session is None
@@ -226,6 +240,14 @@ class SparkEngine(Engine):
         self.backend = ibis.pyspark.connect(self.session)
         self._views: dict[str, Any] = {}
         self._inputs: dict[str, ibis.Table] = {}
+        if lake is not None:
+            # Events (and snapshots, where present) read by Spark from Parquet partitioned by day.
+            from resonance.metrics.spark_lake import register_lake_inputs
+
+            self._inputs = register_lake_inputs(self.session, lake, con, self.workdir)
+            return
+        if con is None:
+            raise ValueError("the Spark engine needs a store or an event lake (events_parquet) to read from")
         cur = con.cursor()
         try:
             cur.execute("SET TimeZone = 'UTC'")
@@ -247,7 +269,12 @@ class SparkEngine(Engine):
     def _keep(self, df: Any, view: str, checkpoint: bool = False) -> None:
         # A local checkpoint cuts the lineage, so later plans stay small; lazy (computed once, on
         # first use) except in iterations, where each step must exist before the next is planned.
-        df = df.localCheckpoint(eager=checkpoint)
+        # With a checkpoint directory set (spark.checkpoint.dir, e.g. on HDFS), iterations are
+        # checkpointed reliably there instead: a lost executor then costs no recomputation chain.
+        if checkpoint and self.session.sparkContext.getCheckpointDir():
+            df = df.checkpoint(eager=True)
+        else:
+            df = df.localCheckpoint(eager=checkpoint)
         df.createOrReplaceTempView(view)
         self._views[view] = df
 
@@ -264,8 +291,8 @@ class SparkEngine(Engine):
     def upload(self, table: pa.Table, name: str) -> ibis.Table:
         view = self._table_name("u", name)
         schema = _spark_schema(table)
-        rows = table.to_pylist()
-        self._keep(self.session.createDataFrame([tuple(r.values()) for r in rows], schema=schema), view)
+        # Arrow straight into Spark (no Python rows): PageRank's ranks can be a row per person and period.
+        self._keep(self.session.createDataFrame(table, schema=schema), view)
         return ibis.table(_schema_of(table.schema), name=view)
 
     def to_arrow(self, expr: ibis.Table) -> pa.Table:
@@ -316,10 +343,13 @@ def _spark_schema(table: pa.Table) -> Any:
 
 
 def make_engine(con: duckdb.DuckDBPyConnection, engine: str = "duckdb", spark_master: str | None = None,
-                spark_session: Any = None) -> Engine:
-    """The engine named `engine` ('duckdb' or 'spark')."""
+                spark_session: Any = None, events_parquet: str | None = None) -> Engine:
+    """The engine named `engine` ('duckdb' or 'spark'); Spark reads its events from the Parquet
+    lake at `events_parquet` when given (see metrics/lake.py)."""
     if engine == "duckdb":
+        if events_parquet:
+            raise ValueError("events_parquet needs the spark engine")
         return DuckDBEngine(con)
     if engine == "spark":
-        return SparkEngine(con, master=spark_master, session=spark_session)
+        return SparkEngine(con, master=spark_master, session=spark_session, lake=events_parquet)
     raise ValueError(f"unknown engine {engine!r}; use duckdb or spark")

@@ -119,6 +119,7 @@ def run_pipeline(
     spark_master: str | None = None,
     spark_session: Any = None,
     as_of: datetime | None = None,
+    events_parquet: str | None = None,
 ) -> dict[str, Any]:
     """Compute every metric for the chosen periods and write the metric tables.
 
@@ -130,6 +131,8 @@ def run_pipeline(
     `as_of`: nothing dated after it counts (default: now, UTC; or `[periods] as_of`
     in the rules) — calendars and CRMs hold future meetings and close dates, which
     must not open periods that have not happened yet.
+    `events_parquet` (Spark only): read the events from that Parquet lake (a folder or
+    Hadoop URI written by `resonance export-events`, see metrics/lake.py) instead of the store.
     """
     rules = rules if rules is not None else load_rules()
     ensure_metric_tables(con)
@@ -144,7 +147,8 @@ def run_pipeline(
     summary: dict[str, Any] = {"run_id": run_id, "engine": engine}
     eng: Engine | None = None
     try:
-        eng = make_engine(con, engine, spark_master=spark_master, spark_session=spark_session)
+        eng = make_engine(con, engine, spark_master=spark_master, spark_session=spark_session,
+                          events_parquet=events_parquet)
         timings["start_engine"] = round(time.perf_counter() - started, 3)
         cutoff = as_of or _rules_as_of(rules) or datetime.now(UTC).replace(tzinfo=None)
         summary["as_of"] = cutoff.isoformat()

@@ -90,8 +90,10 @@ def is_opted_out(con: duckdb.DuckDBPyConnection, person_id: str) -> bool:
 
 
 def opted_out_people(con: duckdb.DuckDBPyConnection) -> set[str]:
-    """Everyone who opted out of analytics."""
-    return {r[0] for r in con.execute(OPTED_OUT_SQL).fetchall()}
+    """Everyone who opted out of analytics (read once per web GET request: a page asks several times)."""
+    from resonance.web.cache import request_memo
+
+    return set(request_memo("opted_out_people", lambda: frozenset(r[0] for r in con.execute(OPTED_OUT_SQL).fetchall())))
 
 
 def set_consent(
@@ -171,15 +173,14 @@ def set_consent_many(
         return 0
     ensure_privacy_schema(con)
     # Left alone: anyone who already chose (keep_choices), or whose value is already `granted`.
-    leave = "c.person_id IS NOT NULL" if keep_choices else "c.granted = ?"
-    params: list = [sorted(set(person_ids)), purpose] + ([] if keep_choices else [granted])
+    params: list = [sorted(set(person_ids)), purpose, keep_choices, granted]
     con.execute("BEGIN TRANSACTION")
     try:
         rows = con.execute(
-            f"""SELECT p.person_id FROM (SELECT unnest(?) AS person_id) p
-                LEFT JOIN consent c ON c.person_id = p.person_id AND c.purpose = ?
-                WHERE c.person_id IS NULL OR NOT ({leave})
-                ORDER BY p.person_id""",
+            """SELECT p.person_id FROM (SELECT unnest(?) AS person_id) p
+               LEFT JOIN consent c ON c.person_id = p.person_id AND c.purpose = ?
+               WHERE c.person_id IS NULL OR NOT (? OR c.granted = ?)
+               ORDER BY p.person_id""",
             params,
         ).fetchall()
         changed = [r[0] for r in rows]

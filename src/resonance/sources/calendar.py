@@ -133,8 +133,9 @@ class CalendarSource(Source):
                 out.reject(name, line, "RRULE", f"unreadable RRULE: {exc}",
                            component.to_ical().decode("utf-8", "replace")[:65536])
                 continue
-            if freq in SUB_DAILY:
-                out.reject(name, line, "RRULE", f"a meeting repeating {freq.lower()} is not expanded",
+            if freq in SUB_DAILY or _many_a_day(component.get("RRULE")):
+                out.reject(name, line, "RRULE", f"a meeting repeating {freq.lower()} "
+                           f"{'(more than 24 times a day) ' if freq not in SUB_DAILY else ''}is not expanded",
                            component.to_ical().decode("utf-8", "replace")[:65536])
                 continue
             if component.get("RRULE") or component.get("RDATE") or component.get("RECURRENCE-ID"):
@@ -331,6 +332,17 @@ def _address(prop: Any) -> tuple[str | None, str | None]:
 
 MAX_NESTING = 8
 """VCALENDAR > VEVENT > VALARM is 3 deep; anything much deeper is an attack or garbage."""
+def _many_a_day(rule: Any) -> bool:
+    """A rule that repeats more than 24 times a day through BYHOUR, BYMINUTE and BYSECOND lists (sub-daily
+    in disguise: FREQ=DAILY;BYHOUR=0,...,23;BYMINUTE=0,...,59 is 1,440 meetings a day)."""
+    if not rule or not hasattr(rule, "get"):
+        return False
+    per_day = 1
+    for part in ("BYHOUR", "BYMINUTE", "BYSECOND"):
+        per_day *= max(1, len(rule.get(part) or []))
+    return per_day > 24
+
+
 MAX_OCCURRENCES = 20_000
 """Occurrences expanded per file within the window (an hourly meeting for a year is 8,760)."""
 SUB_DAILY = ("SECONDLY", "MINUTELY")

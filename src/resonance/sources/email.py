@@ -491,7 +491,7 @@ def _decode_part(body: bytes, encoding: bytes, charset: str | None) -> str:
         pass
     try:
         return body.decode(charset or "utf-8", "replace")
-    except LookupError:
+    except (LookupError, ValueError):  # an unknown charset, or a name no codec lookup accepts (a NUL in it)
         return body.decode("utf-8", "replace")
 
 

@@ -35,6 +35,7 @@ log = logging.getLogger("resonance.web")
 def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:
     """The application for `settings`; pass `store` to share an already open one."""
     from resonance.web.accounts import ensure_auth_schema, purge_expired_sessions
+    from resonance.web.cache import OneVersionPerRequest
     from resonance.web.problems import fix_openapi_errors, install_problem_handlers
     from resonance.web.security import LoginThrottle, RequestGuard, SecurityHeaders
 
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.add_middleware(CatchAll)
     app.add_middleware(RequestGuard, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(OneVersionPerRequest)  # outermost: cached dashboard reads share one store version
     return app
 
 

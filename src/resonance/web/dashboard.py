@@ -19,6 +19,7 @@ import duckdb
 
 from resonance.privacy.consent import opted_out_people
 from resonance.privacy.guard import HIDDEN_NAME, redact_people
+from resonance.web.cache import cached
 
 METRICS: dict[str, dict[str, str]] = {
     "activity": {
@@ -74,6 +75,11 @@ def _engine() -> Any:
 
 
 def available_periods(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """Periods with computed figures, newest first: [{"label", "type", "start", "end"}] (cached per store version)."""
+    return cached(con, ("available_periods",), lambda: _available_periods(con), "metrics")
+
+
+def _available_periods(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     """Periods with computed figures, newest first: [{"label", "type", "start", "end"}]."""
     try:
         cur = con.execute("SELECT * FROM metric_periods")
@@ -99,6 +105,12 @@ def available_periods(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
 
 
 def person_report(con: duckdb.DuckDBPyConnection, person_id: str, period: str | None) -> dict[str, Any]:
+    """The engine's report for the person, or MetricsNotComputed (cached per store version: read-only)."""
+    return cached(con, ("person_report", person_id, period), lambda: _person_report(con, person_id, period),
+                  "metrics")
+
+
+def _person_report(con: duckdb.DuckDBPyConnection, person_id: str, period: str | None) -> dict[str, Any]:
     """The engine's report for the person, or MetricsNotComputed."""
     report, _, _ = _engine()
     try:
@@ -112,6 +124,14 @@ def person_report(con: duckdb.DuckDBPyConnection, person_id: str, period: str | 
 
 
 def person_evidence(
+    con: duckdb.DuckDBPyConnection, person_id: str, metric: str, period: str | None, page: int, page_size: int
+) -> dict[str, Any]:
+    """The engine's evidence page, with opted-out colleagues hidden (cached per store version: read-only)."""
+    return cached(con, ("person_evidence", person_id, metric, period, page, page_size),
+                  lambda: _person_evidence(con, person_id, metric, period, page, page_size), "metrics")
+
+
+def _person_evidence(
     con: duckdb.DuckDBPyConnection, person_id: str, metric: str, period: str | None, page: int, page_size: int
 ) -> dict[str, Any]:
     """The engine's evidence page, with opted-out colleagues hidden."""
@@ -212,6 +232,14 @@ def reach_rows(network_detail: Any, key: str) -> list[tuple[str, float]]:
 def kudos_received(
     con: duckdb.DuckDBPyConnection, person_id: str, page: int = 1, page_size: int = 20
 ) -> dict[str, Any]:
+    """Kudos to the person, newest first (see `_kudos_received`; cached per store version: read-only)."""
+    return cached(con, ("kudos_received", person_id, page, page_size),
+                  lambda: _kudos_received(con, person_id, page, page_size))
+
+
+def _kudos_received(
+    con: duckdb.DuckDBPyConnection, person_id: str, page: int = 1, page_size: int = 20
+) -> dict[str, Any]:
     """Kudos to the person (events with verb Kudos whose object resolves to them), newest first,
     each with its giver and business context (meeting, account, opportunity, item)."""
     total = con.execute(
@@ -260,6 +288,11 @@ def kudos_received(
 
 
 def kudos_summary(con: duckdb.DuckDBPyConnection, person_id: str) -> dict[str, Any]:
+    """Counts of kudos received, in total and over the last 90 days of data (cached per store version)."""
+    return cached(con, ("kudos_summary", person_id), lambda: _kudos_summary(con, person_id))
+
+
+def _kudos_summary(con: duckdb.DuckDBPyConnection, person_id: str) -> dict[str, Any]:
     """Counts of kudos received, in total and over the last 90 days of data."""
     rows = con.execute(
         """SELECT count(*), count(*) FILTER (WHERE e.time > (SELECT max(time) FROM events) - INTERVAL 90 DAY),

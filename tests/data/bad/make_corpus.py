@@ -167,6 +167,12 @@ def email() -> None:
       "Subject: a\r\nX-Injected: yes\n\nbody\n")
 
 
+def email_found_by_atheris() -> None:
+    # A charset name with a NUL byte: codec lookup raises ValueError, not LookupError.
+    w("email/nul-charset.eml", b"From: ann@acme.example\nTo: bob@acme.example\nMessage-ID: <nul@acme.example>\n"
+      b"Date: Mon, 02 Mar 2026 10:00:00 +0000\nContent-Type: text/plain; charset=utf-\x00\x008\n\nhello\n")
+
+
 def slack() -> None:
     users = json.dumps([{"id": "U1", "name": "ann", "real_name": "Ann A",
                          "profile": {"email": "ann@acme.example"}}])
@@ -224,6 +230,12 @@ def calendar() -> None:
     # Found by atheris (tests/test_atheris.py): one flipped bit in FREQ=WEEKLY.
     w("calendar/broken-rrule.ics", head + event.format(uid="b1", extra="RRULE:FREQ=WE LY;COUNT=5\r\n")
       + event.format(uid="b2", extra="") + "END:VCALENDAR\r\n")
+    # Found by atheris: an occurrence moved four centuries ahead made the expander search without end.
+    w("calendar/moved-centuries.ics", head + event.format(uid="m1", extra="RRULE:FREQ=WEEKLY;COUNT=5\r\n")
+      + event.format(uid="m1", extra="RECURRENCE-ID:20260309T100000Z\r\n").replace(
+          "DTSTART:20260302T100000Z", "DTSTART:24260309T110000Z").replace("20260302T110000Z", "20260309T113000Z")
+      + event.format(uid="m2", extra="RRULE:FREQ=DAILY;BYHOUR=0,1,2,3,4,5,6,7,8,9,10,11,12;BYMINUTE=0,30\r\n")
+      + "END:VCALENDAR\r\n")
 
 
 def crm() -> None:
@@ -277,6 +289,7 @@ def mattermost() -> None:
 
 
 if __name__ == "__main__":
-    for make in (as2, csv_files, directory, stackexchange, email, slack, calendar, crm, scim, mattermost):
+    for make in (as2, csv_files, directory, stackexchange, email, email_found_by_atheris, slack, calendar, crm, scim,
+                 mattermost):
         make()
     print("written under", HERE)

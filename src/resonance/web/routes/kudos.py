@@ -46,6 +46,7 @@ from resonance.kudos.slack import (
     verify_token,
 )
 from resonance.privacy.guard import AccessDenied, NotAuthenticated, Principal
+from resonance.web.cache import cached
 from resonance.web.deps import current_principal, get_con, require_principal
 from resonance.web.nav import PERSONAL, NavItem, register
 from resonance.web.problems import TYPE_PREFIX, error_response
@@ -555,7 +556,8 @@ async def _run_form(request: Request, fn: Any) -> Response:
 @router.get("/me/shine", include_in_schema=False)
 def shine_page(request: Request, con: Con) -> Response:
     _, person_id = me(request, con, "kudos")
-    return render(request, "kudos/shine.html", {"shine": where_you_shine(con, person_id)})
+    return render(request, "kudos/shine.html", {"shine": cached(con, ("where_you_shine", person_id),
+                                                             lambda: where_you_shine(con, person_id))})
 
 
 # --- widget -----------------------------------------------------------------------

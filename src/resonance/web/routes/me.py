@@ -17,6 +17,7 @@ from resonance.kudos.insights import where_you_shine
 from resonance.privacy.consent import is_opted_out
 from resonance.privacy.guard import Principal, require_individual_access
 from resonance.web import dashboard as dash
+from resonance.web.cache import cached
 from resonance.web.deps import current_principal, get_con, require_principal
 from resonance.web.sanitize import plain_text, safe_html
 from resonance.web.schemas import (
@@ -96,10 +97,14 @@ def _substantial_month(con: duckdb.DuckDBPyConnection) -> str | None:
         from resonance.org.periods import default_period
     except ImportError:
         return None
-    try:
-        return default_period(con).label
-    except (LookupError, ValueError, duckdb.Error):
-        return None
+
+    def compute() -> str | None:
+        try:
+            return default_period(con).label
+        except (LookupError, ValueError, duckdb.Error):
+            return None
+
+    return cached(con, ("substantial_month",), compute, "metrics")
 
 
 def metrics_view(
@@ -151,7 +156,7 @@ def dashboard_page(
             "view": view,
             "kudos": dash.kudos_received(con, person_id, 1, 4),
             "kudos_summary": dash.kudos_summary(con, person_id),
-            "shine": where_you_shine(con, person_id),
+            "shine": cached(con, ("where_you_shine", person_id), lambda: where_you_shine(con, person_id)),
             "metric_info": dash.METRICS,
             "advice": _advice(request, con, person_id, view, peer_group),
         },

@@ -25,6 +25,7 @@ from resonance.review.render import PdfUnavailable, render_html, render_pdf
 from resonance.review.report import review_data
 from resonance.review.sharing import ShareError, create_share, list_shares, open_share, revoke_share, shared_with
 from resonance.web import dashboard as dash
+from resonance.web.cache import cached
 from resonance.web.deps import current_principal, get_con, require_principal
 from resonance.web.nav import NavItem, register
 from resonance.web.routes.me import me
@@ -117,16 +118,17 @@ def advice_for(
     con: duckdb.DuckDBPyConnection, person_id: str, period: str | None, peer_group: str, request: Request | None = None
 ) -> dict | None:
     """The dashboard's advice (None when the figures are not computed)."""
-    try:
-        return recommend(
-            con,
-            person_id,
-            period,
-            "role" if peer_group == "company" else peer_group,
-            topics=_expertise_topics(request, con, person_id),
-        )
-    except (MetricsNotComputed, PeriodError, PersonNotFound):
-        return None
+    topics = _expertise_topics(request, con, person_id)
+    group = "role" if peer_group == "company" else peer_group
+
+    def compute() -> dict | None:
+        try:
+            return recommend(con, person_id, period, group, topics=topics)
+        except (MetricsNotComputed, PeriodError, PersonNotFound):
+            return None
+
+    # Cached per store version (resonance.web.cache): the dashboard asks for it on every view.
+    return cached(con, ("advice", person_id, period, group, tuple(topics or ())), compute, "content")
 
 
 def _expertise_topics(request: Request | None, con: duckdb.DuckDBPyConnection, person_id: str) -> list[str] | None:
