@@ -12,6 +12,8 @@ it is ingested into a fresh store, then timed:
   communities), anti-gaming, knowledge value, personas and percentiles have no
   floor counterpart: the ratio is what all of that costs on top of the
   aggregates.
+Each compute runs in a fresh child process, so its peak RSS and CPU time are its own
+(DuckDB's memory is bounded by `RESONANCE_MEMORY_LIMIT`, default 2GB; `--memory-limit`).
 Prints the figures and appends them to benchmarks/RESULTS.md (unless --no-append).
 
     python benchmarks/compute.py                      # 100k and 1M events
@@ -21,9 +23,11 @@ Prints the figures and appends them to benchmarks/RESULTS.md (unless --no-append
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -132,7 +136,32 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_size(name: str, runs: int, spark: bool, workdir: Path) -> dict:
+CHILD = """
+import json, resource, sys, time
+from resonance.metrics.pipeline import run_pipeline
+from resonance.store import open_store
+db, incremental = sys.argv[1], sys.argv[2] == "1"
+store = open_store(db)
+cpu, t = time.process_time(), time.perf_counter()
+summary = run_pipeline(store.con, incremental=incremental)
+seconds, cpu = time.perf_counter() - t, time.process_time() - cpu
+store.close()
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"seconds": seconds, "cpu_s": cpu, "peak_rss_mb": rss, "summary": summary}))
+"""
+
+
+def compute_child(db: Path, incremental: bool = False, memory_limit: str | None = None) -> dict:
+    """run_pipeline in a fresh interpreter: wall and CPU seconds, its own peak RSS, the summary."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    if memory_limit:
+        env["RESONANCE_MEMORY_LIMIT"] = memory_limit
+    out = subprocess.run([sys.executable, "-c", CHILD, str(db), "1" if incremental else "0"], env=env,
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run_size(name: str, runs: int, spark: bool, workdir: Path, memory_limit: str | None = None) -> dict:
     events, people = SIZES[name]
     data = workdir / f"company-{name}"
     t = time.perf_counter()
@@ -148,11 +177,17 @@ def run_size(name: str, runs: int, spark: bool, workdir: Path) -> dict:
     n_events = store.con.execute("SELECT count(*) FROM events").fetchall()[0][0]
     n_items = store.con.execute("SELECT count(*) FROM items").fetchall()[0][0]
 
-    compute, summary = [], {}
+    store.con.execute("CHECKPOINT")
+    store.close()
+    compute, children = [], []
     for _ in range(runs):
-        t = time.perf_counter()
-        summary = run_pipeline(store.con)
-        compute.append(time.perf_counter() - t)
+        child = compute_child(db, memory_limit=memory_limit)
+        compute.append(child["seconds"])
+        children.append(child)
+    summary = children[-1]["summary"]
+    # One more compute with nothing new: the incremental path finds no touched period.
+    noop = compute_child(db, incremental=True, memory_limit=memory_limit)
+    store = open_store(db)
     sql = floor_sql()
     floor = []
     for _ in range(runs):
@@ -164,6 +199,9 @@ def run_size(name: str, runs: int, spark: bool, workdir: Path) -> dict:
         "periods": summary.get("periods"), "generate_s": gen_s, "ingest_s": ingest_s,
         "compute_s": min(compute), "compute_runs": compute, "floor_s": min(floor),
         "stages": summary.get("seconds", {}), "rows": summary.get("rows", {}),
+        "compute_cpu_s": min(c["cpu_s"] for c in children),
+        "compute_rss_mb": max(c["peak_rss_mb"] for c in children),
+        "noop_incremental_s": noop["seconds"], "noop_mode": noop["summary"].get("mode"),
     }
     result["compute_over_floor"] = result["compute_s"] / result["floor_s"]
     if spark:
@@ -194,22 +232,25 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=2, help="Runs of compute and floor (best is reported).")
     parser.add_argument("--spark", action="store_true", help="Also time the Spark engine (local[2]).")
     parser.add_argument("--no-append", action="store_true", help="Do not append to benchmarks/RESULTS.md.")
+    parser.add_argument("--memory-limit", default=None, help="DuckDB memory limit of the compute (default 2GB).")
     args = parser.parse_args()
     results = []
     with tempfile.TemporaryDirectory(prefix="resonance-bench-") as tmp:
         for size in args.sizes.split(","):
-            r = run_size(size.strip(), args.runs, args.spark, Path(tmp))
+            r = run_size(size.strip(), args.runs, args.spark, Path(tmp), args.memory_limit)
             results.append(r)
             print(f"{r['size']}: {r['events']:,} events, {r['items']:,} items, {r['people']:,} people, "
                   f"{r['periods']} periods: compute {r['compute_s']:.1f} s, floor {r['floor_s']:.2f} s, "
                   f"ratio {r['compute_over_floor']:.1f}" + (f", spark {r['spark_s']:.1f} s" if "spark_s" in r else ""))
             print("  stages:", {k: round(v, 1) for k, v in r["stages"].items()})
     load = os.getloadavg()[0]
+    limit = args.memory_limit or os.environ.get("RESONANCE_MEMORY_LIMIT", "2GB")
     lines = [
         f"## metrics compute — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         "",
         f"`python benchmarks/compute.py --sizes {args.sizes}{' --spark' if args.spark else ''}`: best of "
-        f"{args.runs} runs, Python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"{args.runs} runs (each compute in its own process), memory limit {limit}, "
+        f"Python {platform.python_version()}, {platform.machine()}, {os.cpu_count()} CPUs, "
         f"load average {load:.1f} (shared machine). Compute = `run_pipeline` on DuckDB, every metric for every "
         "period of every default type; floor = Activity, Reaction (no anti-gaming), partners and reactions per "
         "item hand-written as one DuckDB query over the same periods.",
@@ -221,8 +262,10 @@ def main() -> None:
         lines.append(
             f"{r['size']}: {r['events']:,} events / {r['items']:,} items / {r['people']:,} people, "
             f"{r['periods']} periods: compute {r['compute_s']:.1f} s, floor {r['floor_s']:.2f} s, "
-            f"compute/floor {r['compute_over_floor']:.1f}; ingest {r['ingest_s']:.1f} s; peak RSS "
-            f"{r['peak_rss_mb']:.0f} MB" + (f"; spark {r['spark_s']:.1f} s" if "spark_s" in r else "")
+            f"compute/floor {r['compute_over_floor']:.1f}; compute CPU {r['compute_cpu_s']:.1f} s; compute peak RSS "
+            f"{r['compute_rss_mb']:.0f} MB; ingest {r['ingest_s']:.1f} s; incremental compute with nothing new "
+            f"{r['noop_incremental_s']:.2f} s ({r['noop_mode']})"
+            + (f"; spark {r['spark_s']:.1f} s" if "spark_s" in r else "")
         )
         lines.append(f"  stages (s): {stages}")
         if r.get("ring"):

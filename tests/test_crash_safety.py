@@ -163,7 +163,7 @@ def test_sigkill_during_compute_leaves_old_or_new_results_then_rerun_matches(tmp
     base = tmp_path / "base.duckdb"
     subprocess.run(_ingest_cmd(corpus, base), check=True, capture_output=True, env=_env(), timeout=300)
     compute = lambda db: [sys.executable, "-m", "resonance", "compute", "--db", str(db),  # noqa: E731
-                          "--period", "month", "--period", "week", "--json"]
+                          "--period", "month", "--period", "week", "--full", "--json"]  # every run computes
     reference_db = tmp_path / "reference.duckdb"
     shutil.copy(base, reference_db)
     started = time.monotonic()

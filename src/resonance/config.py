@@ -37,6 +37,10 @@ class Settings:
     """CSP `frame-ancestors` sources allowed to embed the kudos widget (and only the widget)."""
     base_url: str | None = field(default_factory=lambda: os.environ.get("RESONANCE_BASE_URL"))
     """Public address of the server, for links made outside a request (CLI one-click links)."""
+    compute_memory_limit: str = field(default_factory=lambda: os.environ.get("RESONANCE_MEMORY_LIMIT", "2GB"))
+    """DuckDB's memory limit while metrics are computed (`2GB`, `512MB`, ...); beyond it, work spills to disk."""
+    compute_temp_dir: str | None = field(default_factory=lambda: os.environ.get("RESONANCE_TEMP_DIR"))
+    """Where a compute spills (default: DuckDB's, `<store>.tmp` beside the store file)."""
     host: str = "127.0.0.1"
     port: int = 8000
 

@@ -59,6 +59,10 @@ def compute(
         str | None,
         typer.Option("--as-of", help="Ignore everything dated after this (YYYY-MM-DD[THH:MM]) [default: now]."),
     ] = None,
+    full: Annotated[
+        bool,
+        typer.Option("--full", help="Recompute every period, even when only some were touched since the last compute."),
+    ] = False,
     events_parquet: Annotated[
         str | None,
         typer.Option("--events-parquet", help="Spark: read events from this Parquet lake (folder or "
@@ -72,7 +76,10 @@ def compute(
     as_json: JsonOption = False,
 ) -> None:
     """Compute every metric (Activity, Reaction, Eminence, Network, Knowledge value, personas,
-    percentiles) per person and period, and write the metric tables."""
+    percentiles) per person and period, and write the metric tables.
+
+    Incremental by default: after a previous compute with the same rules, only the periods touched by
+    events ingested since (or newly let in by the as-of) are recomputed; `--full` recomputes everything."""
     from resonance.metrics.pipeline import STAGES, run_pipeline
 
     if engine not in ("duckdb", "spark"):
@@ -112,6 +119,7 @@ def compute(
                     progress=show,
                     spark_master=spark_master,
                     as_of=cutoff,
+                    incremental=not full,
                     events_parquet=events_parquet,
                 )
         except (PeriodError, FileNotFoundError) as exc:
@@ -119,6 +127,11 @@ def compute(
     if as_json:
         print_json(summary)
         return
+    mode = summary.get("mode", "full")
+    if mode == "incremental":
+        console.print(f"[bold]incremental[/]: {summary.get('touched_days', 0)} days touched since the last compute")
+    elif summary.get("full_reason"):
+        console.print(f"[bold]full[/] compute: {summary['full_reason']}")
     console.print(
         f"[bold]computed[/] {summary['periods']} periods ({', '.join(summary.get('period_types', []))}) for "
         f"{summary['people']:,} people on {summary['engine']} in {summary['total_seconds']:.1f} s"

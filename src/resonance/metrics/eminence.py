@@ -39,7 +39,6 @@ import ibis.selectors as s
 import igraph as ig
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from resonance.metrics.engine import Engine
 from resonance.metrics.reaction import diminish
@@ -129,36 +128,50 @@ def graph_inputs(
     return nodes, edges
 
 
+def vertex_ids(engine: Engine, people: ibis.Table) -> ibis.Table:
+    """(person_id, gid): the distinct people of `people.person_id` numbered 0.. in person id order, so
+    that graphs are built from integers (fast, little memory) with vertices in the same order as the ids."""
+    ids = people.select("person_id").distinct()
+    return engine.materialize(ids.mutate(gid=ibis.row_number().over(order_by="person_id")), "vertex_ids")
+
+
 def pagerank_igraph(engine: Engine, nodes: ibis.Table, edges: ibis.Table, damping: float) -> ibis.Table:
     """(period, person_id, rank): personalized PageRank per period with igraph (ARPACK).
 
-    The aggregated graph is collected as Arrow; vertices are ordered by person id so
-    the result does not depend on the order rows arrive in."""
-    n_tab = engine.to_arrow(nodes.select("period", "person_id", "t").order_by(["period", "person_id"]))
-    e_tab = engine.to_arrow(edges.order_by(["period", "src", "dst"]))
+    The aggregated graph is collected as Arrow, with people as integers; vertices are ordered by
+    person id so the result does not depend on the order rows arrive in."""
+    ids = vertex_ids(engine, nodes)
+    nid = nodes.join(ids, "person_id")
+    n_tab = engine.to_arrow(nid.select("period", "gid", "t").order_by(["period", "gid"]))
+    src = ids.select(src=ids.person_id, gs=ids.gid)
+    dst = ids.select(dst=ids.person_id, gd=ids.gid)
+    eid = edges.join(src, "src").join(dst, "dst")
+    e_tab = engine.to_arrow(eid.select("period", "gs", "gd", "weight").order_by(["period", "gs", "gd"]))
     edge_slices = dict(slices_by(e_tab, "period"))
     out = []
     for period, n_slice in slices_by(n_tab, "period"):
-        names = n_slice.column("person_id").combine_chunks()
-        g = ig.Graph(n=len(names), directed=True)
+        gids = n_slice.column("gid").to_numpy()
+        g = ig.Graph(n=len(gids), directed=True)
         weights = None
         e_slice = edge_slices.get(period)
         if e_slice is not None and e_slice.num_rows:
-            src = pc.index_in(e_slice.column("src"), value_set=names).to_numpy()
-            dst = pc.index_in(e_slice.column("dst"), value_set=names).to_numpy()
-            g.add_edges(np.column_stack([src, dst]).tolist())
+            s_idx = np.searchsorted(gids, e_slice.column("gs").to_numpy())
+            d_idx = np.searchsorted(gids, e_slice.column("gd").to_numpy())
+            g.add_edges(np.column_stack([s_idx, d_idx]).tolist())
             weights = e_slice.column("weight").to_numpy().tolist()
         ranks = personalized_pagerank(g, damping, weights, n_slice.column("t").to_numpy().tolist())
         out.append(
             pa.table(
                 {
                     "period": n_slice.column("period"),
-                    "person_id": names,
+                    "gid": n_slice.column("gid"),
                     "rank": pa.array(ranks, pa.float64()),
                 }
             )
         )
-    return engine.upload(concat_or_empty(out, RANK_SCHEMA), "ranks")
+    ranked = engine.upload(concat_or_empty(out, RANK_SCHEMA), "ranks")
+    ranked = ranked.join(ids, "gid")
+    return engine.materialize(ranked.select("period", "person_id", "rank"), "ranks_named")
 
 
 def personalized_pagerank(g: ig.Graph, damping: float, weights: list[float] | None, reset: list[float]) -> list[float]:
@@ -174,19 +187,20 @@ def personalized_pagerank(g: ig.Graph, damping: float, weights: list[float] | No
                                        implementation="prpack")
 
 
-RANK_SCHEMA = pa.schema([("period", pa.string()), ("person_id", pa.string()), ("rank", pa.float64())])
+RANK_SCHEMA = pa.schema([("period", pa.string()), ("gid", pa.int64()), ("rank", pa.float64())])
 
 
 def slices_by(table: pa.Table, column: str):
     """Yield (value, slice) for each run of equal values of `column` in a table sorted by it."""
     if table.num_rows == 0:
         return
-    values = table.column(column).to_numpy(zero_copy_only=False)
-    change = np.flatnonzero(values[1:] != values[:-1]) + 1
+    encoded = table.column(column).combine_chunks().dictionary_encode()
+    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    change = np.flatnonzero(codes[1:] != codes[:-1]) + 1
     starts = np.concatenate([[0], change])
-    stops = np.concatenate([change, [len(values)]])
+    stops = np.concatenate([change, [len(codes)]])
     for lo, hi in zip(starts, stops, strict=True):
-        yield str(values[lo]), table.slice(int(lo), int(hi - lo))
+        yield str(encoded.dictionary[int(codes[lo])].as_py()), table.slice(int(lo), int(hi - lo))
 
 
 def concat_or_empty(tables: list[pa.Table], schema: pa.Schema) -> pa.Table:

@@ -21,6 +21,7 @@ a test, a benchmark) skips Ibis's compilation.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from collections import Counter, OrderedDict
@@ -52,6 +53,14 @@ INPUT_QUERIES = {
                         coalesce(is_external, false) AS is_external FROM people""",
 }
 """The columns of the store's tables that the metrics read (the engine's inputs)."""
+
+STORED_QUERIES = {
+    "stored_contributions": "SELECT event_id, time, person_id, item_id, kind, weight FROM metric_contributions",
+    "stored_reactions": """SELECT event_id, time, reactor_id, author_id, item_id, kind, ctx_meeting, ctx_account,
+                                  ctx_opportunity, weight FROM metric_reactions""",
+}
+"""The event-level rows the last compute wrote (read, on demand, by an incremental compute: rows of days
+nothing touched are reused as they are)."""
 
 _SQL_CACHE: OrderedDict[tuple[str, ops.Node], str] = OrderedDict()
 _SQL_CACHE_SIZE = 2048
@@ -129,10 +138,13 @@ class DuckDBEngine(Engine):
     name = "duckdb"
     dialect = "duckdb"
 
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, memory_limit: str | None = None, temp_dir: str | None = None
+    ) -> None:
         super().__init__()
         self.cursor = con.cursor()
         self.cursor.execute("SET TimeZone = 'UTC'")
+        self._restore = _limit_memory(self.cursor, memory_limit, temp_dir)
         self._temps: list[str] = []
         self._inputs: dict[str, ibis.Table] = {}
         for name, sql in INPUT_QUERIES.items():
@@ -140,6 +152,8 @@ class DuckDBEngine(Engine):
 
     def input(self, name: str) -> ibis.Table:
         if name not in self._inputs:
+            if name in STORED_QUERIES:
+                self.cursor.execute(f"CREATE OR REPLACE TEMP VIEW _in_{name} AS {STORED_QUERIES[name]}")
             schema = self.cursor.sql(f"SELECT * FROM _in_{name} LIMIT 0").to_arrow_table().schema
             self._inputs[name] = ibis.table(_schema_of(schema), name=f"_in_{name}")
         return self._inputs[name]
@@ -172,10 +186,42 @@ class DuckDBEngine(Engine):
     def close(self) -> None:
         for name in self._temps:
             self.cursor.execute(f'DROP TABLE IF EXISTS "{name}"')
-        for name in INPUT_QUERIES:
+        for name in (*INPUT_QUERIES, *STORED_QUERIES):
             self.cursor.execute(f"DROP VIEW IF EXISTS _in_{name}")
         self._temps.clear()
+        for statement in self._restore:
+            self.cursor.execute(statement)
         self.cursor.close()
+
+
+_MEMORY = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)?\s*$", re.IGNORECASE)
+
+
+def _limit_memory(cursor: duckdb.DuckDBPyConnection, memory_limit: str | None, temp_dir: str | None) -> list[str]:
+    """Bound DuckDB's memory for the compute (beyond it, operators and temporary tables spill to the temp
+    directory); returns the statements that restore the previous settings.
+
+    Defaults come from Settings (`RESONANCE_MEMORY_LIMIT`, default 2GB; `RESONANCE_TEMP_DIR`)."""
+    from resonance.config import Settings
+
+    settings = Settings()
+    limit = memory_limit or settings.compute_memory_limit
+    folder = temp_dir or settings.compute_temp_dir
+    if not _MEMORY.match(limit):
+        raise ValueError(f"memory limit {limit!r}: use a size such as 2GB or 512MB")
+    old_limit, old_dir, old_order = cursor.execute(
+        "SELECT current_setting('memory_limit'), current_setting('temp_directory'),"
+        " current_setting('preserve_insertion_order')"
+    ).fetchall()[0]
+    restore = [f"SET memory_limit = '{old_limit}'"]
+    cursor.execute(f"SET memory_limit = '{limit.strip()}'")
+    if folder:
+        restore.append(f"SET temp_directory = '{str(old_dir).replace(chr(39), chr(39) * 2)}'")
+        cursor.execute(f"SET temp_directory = '{str(folder).replace(chr(39), chr(39) * 2)}'")
+    # Insertion order is not needed (every result is sorted when read), and keeping it costs memory.
+    cursor.execute("SET preserve_insertion_order = false")
+    restore.append(f"SET preserve_insertion_order = {'true' if old_order else 'false'}")
+    return restore
 
 
 def spark_session(master: str | None = None, warehouse: str | None = None) -> Any:
@@ -240,6 +286,7 @@ class SparkEngine(Engine):
         self.backend = ibis.pyspark.connect(self.session)
         self._views: dict[str, Any] = {}
         self._inputs: dict[str, ibis.Table] = {}
+        self._con = con
         if lake is not None:
             # Events (and snapshots, where present) read by Spark from Parquet partitioned by day.
             from resonance.metrics.spark_lake import register_lake_inputs
@@ -248,15 +295,20 @@ class SparkEngine(Engine):
             return
         if con is None:
             raise ValueError("the Spark engine needs a store or an event lake (events_parquet) to read from")
-        cur = con.cursor()
+        for name, sql in INPUT_QUERIES.items():
+            self._export(name, sql)
+
+    def _export(self, name: str, sql: str) -> None:
+        if self._con is None:
+            raise ValueError(f"{name} is read from the store, and this Spark engine has none")
+        cur = self._con.cursor()
         try:
             cur.execute("SET TimeZone = 'UTC'")
-            for name, sql in INPUT_QUERIES.items():
-                path = self.workdir / f"{name}.parquet"
-                cur.execute(f"COPY ({sql}) TO '{path}' (FORMAT parquet)")
-                schema = cur.sql(f"SELECT * FROM ({sql}) LIMIT 0").to_arrow_table().schema
-                self.session.read.parquet(str(path)).createOrReplaceTempView(f"_in_{name}")
-                self._inputs[name] = ibis.table(_schema_of(schema), name=f"_in_{name}")
+            path = self.workdir / f"{name}.parquet"
+            cur.execute(f"COPY ({sql}) TO '{path}' (FORMAT parquet)")
+            schema = cur.sql(f"SELECT * FROM ({sql}) LIMIT 0").to_arrow_table().schema
+            self.session.read.parquet(str(path)).createOrReplaceTempView(f"_in_{name}")
+            self._inputs[name] = ibis.table(_schema_of(schema), name=f"_in_{name}")
         finally:
             cur.close()
 
@@ -264,6 +316,8 @@ class SparkEngine(Engine):
         return self.backend.compile(expr)
 
     def input(self, name: str) -> ibis.Table:
+        if name not in self._inputs and name in STORED_QUERIES:
+            self._export(name, STORED_QUERIES[name])
         return self._inputs[name]
 
     def _keep(self, df: Any, view: str, checkpoint: bool = False) -> None:
@@ -311,7 +365,7 @@ class SparkEngine(Engine):
             self.session.catalog.dropTempView(name)
             df.unpersist()
         self._views.clear()
-        for name in INPUT_QUERIES:
+        for name in self._inputs:
             self.session.catalog.dropTempView(f"_in_{name}")
         if self.own_session:
             self.session.stop()
@@ -343,13 +397,14 @@ def _spark_schema(table: pa.Table) -> Any:
 
 
 def make_engine(con: duckdb.DuckDBPyConnection, engine: str = "duckdb", spark_master: str | None = None,
-                spark_session: Any = None, events_parquet: str | None = None) -> Engine:
+                spark_session: Any = None, events_parquet: str | None = None,
+                memory_limit: str | None = None) -> Engine:
     """The engine named `engine` ('duckdb' or 'spark'); Spark reads its events from the Parquet
-    lake at `events_parquet` when given (see metrics/lake.py)."""
+    lake at `events_parquet` when given (see metrics/lake.py); `memory_limit` bounds DuckDB's memory."""
     if engine == "duckdb":
         if events_parquet:
             raise ValueError("events_parquet needs the spark engine")
-        return DuckDBEngine(con)
+        return DuckDBEngine(con, memory_limit=memory_limit)
     if engine == "spark":
         return SparkEngine(con, master=spark_master, session=spark_session, lake=events_parquet)
     raise ValueError(f"unknown engine {engine!r}; use duckdb or spark")

@@ -32,20 +32,19 @@ from resonance.metrics.relations import dbl, rounded
 REUSE_KINDS = ("share", "bookmark", "accept")
 
 
-def reaction_values(
-    reactions_p: ibis.Table,
-    pairs_t: ibis.Table,
-    eminence_v: ibis.Table,
+def static_values(
+    reactions: ibis.Table,
     items: ibis.Table,
     identities: ibis.Table,
     people: ibis.Table,
     rules: dict[str, Any],
 ) -> ibis.Table:
-    """The value each reaction adds to an item: (period, item_id, kind, author_id, item_kind, title,
-    created, value)."""
+    """The factors of each reaction's value that do not depend on the period (the item, boundaries crossed,
+    decay): (event_id, time, reactor_id, author_id, item_id, kind, item_author, item_kind, title, created,
+    kw, b_factor, decay). Computed once per reaction, before the rows are repeated for every period."""
     cfg = rules["knowledge"]
     weights = {k: float(v) for k, v in cfg["weights"].items() if float(v) != 0}
-    r = reactions_p.filter(reactions_p.item_id.notnull() & reactions_p.kind.isin(sorted(weights)))
+    r = reactions.filter(reactions.item_id.notnull() & reactions.kind.isin(sorted(weights)))
     # Answers and comments have no title of their own: show the one they answer.
     parents = items.select(_pid=items.item_id, _ptitle=items.title)
     it = items.left_join(parents, items.parent_id == parents._pid)
@@ -61,16 +60,6 @@ def reaction_values(
     r = r.join(ids, r._author == ids._identity)
     # The item's author (a kudos names the thanked person, who may not be the item's author).
     r = r.filter(r.reactor_id.isnull() | (r.reactor_id != r.item_author))
-
-    em = eminence_v.select(_ep=eminence_v.period, _eid=eminence_v.person_id, _em=eminence_v.value)
-    r = r.left_join(em, (r.period == em._ep) & (r.reactor_id == em._eid))
-    pr = pairs_t.select(
-        _pp=pairs_t.period,
-        _pr=pairs_t.reactor_id,
-        _pa=pairs_t.author_id,
-        _damp=pairs_t.counted / pairs_t.volume,
-    )
-    r = r.left_join(pr, (r.period == pr._pp) & (r.reactor_id == pr._pr) & (r.author_id == pr._pa))
     who = people.select(
         _rid=people.person_id,
         _rd=people.department,
@@ -80,12 +69,6 @@ def reaction_values(
     auth = people.select(_aid=people.person_id, _ad=people.department, _al=people.location)
     r = r.left_join(who, r.reactor_id == who._rid)
     r = r.left_join(auth, r.item_author == auth._aid)
-
-    e_factor = ibis.ifelse(
-        r.reactor_id.isnull(),
-        dbl(1.0),
-        ibis.greatest(dbl(cfg["eminence_min"]), ibis.least(dbl(cfg["eminence_max"]), r._em.fill_null(dbl(1.0)))),
-    )
     b_factor = (
         ibis.ifelse(r._rd.notnull() & r._ad.notnull() & (r._rd != r._ad), dbl(cfg["cross_department"]), dbl(1.0))
         * ibis.ifelse(r._rl.notnull() & r._al.notnull() & (r._rl != r._al), dbl(cfg["cross_location"]), dbl(1.0))
@@ -96,7 +79,47 @@ def reaction_values(
     age_days = ibis.greatest(seconds.cast("float64") / dbl(86400.0), dbl(0.0)).fill_null(dbl(0.0))
     decay = ibis.greatest(dbl(cfg["min_decay"]), dbl(0.5) ** (age_days / dbl(cfg["half_life_days"])))
     kw = r.kind.substitute({k: dbl(v) for k, v in weights.items()}, else_=dbl(0.0))
-    contrib = r.select(
+    carried = ["period"] if "period" in reactions.columns else []
+    return r.select(
+        *carried,
+        "time",
+        "reactor_id",
+        "author_id",
+        "item_id",
+        "kind",
+        "item_author",
+        "item_kind",
+        "title",
+        "created",
+        kw=kw,
+        b_factor=b_factor,
+        decay=decay,
+    )
+
+
+def period_values(
+    static_p: ibis.Table, pairs_t: ibis.Table, eminence_v: ibis.Table, rules: dict[str, Any]
+) -> ibis.Table:
+    """The value each reaction adds to an item in a period: (period, item_id, kind, author_id, item_kind,
+    title, created, value), from `static_values` assigned to periods, the reactor's Eminence and the
+    pair's anti-gaming damping in that period."""
+    cfg = rules["knowledge"]
+    r = static_p
+    em = eminence_v.select(_ep=eminence_v.period, _eid=eminence_v.person_id, _em=eminence_v.value)
+    r = r.left_join(em, (r.period == em._ep) & (r.reactor_id == em._eid))
+    pr = pairs_t.select(
+        _pp=pairs_t.period,
+        _pr=pairs_t.reactor_id,
+        _pa=pairs_t.author_id,
+        _damp=pairs_t.counted / pairs_t.volume,
+    )
+    r = r.left_join(pr, (r.period == pr._pp) & (r.reactor_id == pr._pr) & (r.author_id == pr._pa))
+    e_factor = ibis.ifelse(
+        r.reactor_id.isnull(),
+        dbl(1.0),
+        ibis.greatest(dbl(cfg["eminence_min"]), ibis.least(dbl(cfg["eminence_max"]), r._em.fill_null(dbl(1.0)))),
+    )
+    return r.select(
         "period",
         "item_id",
         "kind",
@@ -104,9 +127,22 @@ def reaction_values(
         item_kind=r.item_kind,
         title=r.title,
         created=r.created,
-        value=kw * e_factor * b_factor * decay * r._damp.fill_null(1.0),
+        value=r.kw * e_factor * r.b_factor * r.decay * r._damp.fill_null(1.0),
     )
-    return contrib
+
+
+def reaction_values(
+    reactions_p: ibis.Table,
+    pairs_t: ibis.Table,
+    eminence_v: ibis.Table,
+    items: ibis.Table,
+    identities: ibis.Table,
+    people: ibis.Table,
+    rules: dict[str, Any],
+) -> ibis.Table:
+    """The value each reaction adds to an item: (period, item_id, kind, author_id, item_kind, title,
+    created, value), from reactions already assigned to periods."""
+    return period_values(static_values(reactions_p, items, identities, people, rules), pairs_t, eminence_v, rules)
 
 
 def summarize(contrib_m: ibis.Table) -> tuple[ibis.Table, ibis.Table]:

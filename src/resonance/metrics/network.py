@@ -35,16 +35,15 @@ import ibis.selectors as s
 import igraph as ig
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from resonance.metrics.eminence import concat_or_empty, slices_by
+from resonance.metrics.eminence import concat_or_empty, slices_by, vertex_ids
 from resonance.metrics.engine import Engine
 from resonance.metrics.relations import dbl, rounded
 
 GRAPH_SCHEMA = pa.schema(
     [
         ("period", pa.string()),
-        ("person_id", pa.string()),
+        ("gid", pa.int64()),
         ("reach2", pa.int64()),
         ("effective_size", pa.float64()),
         ("burt_constraint", pa.float64()),
@@ -115,23 +114,26 @@ def breadth(partners: ibis.Table, people: ibis.Table) -> tuple[ibis.Table, ibis.
     return counts, reach
 
 
-def graph_measures(und_arrow: pa.Table, rules: dict[str, Any]) -> pa.Table:
+def graph_measures(und_arrow: pa.Table, names: pa.Array, rules: dict[str, Any]) -> pa.Table:
     """reach2, effective size, constraint, betweenness and community per person, per period (igraph).
 
-    `und_arrow` holds (period, a, b, weight) sorted by period. Vertices are ordered by
-    person id and samples are chosen by a hash of the id, so that results do not
-    depend on row order."""
+    `und_arrow` holds (period, ga, gb, weight) sorted by period, people as integers numbered in person
+    id order (`names[gid]` is the id). Vertices are ordered by person id and samples are chosen by a
+    hash of the id, so that results do not depend on row order."""
     cfg = rules["network"]
     samples = int(cfg["betweenness_samples"])
+    # Rank of each person's id hash: the betweenness sample of a period is its people with the lowest.
+    keys = np.array([hashlib.md5(str(x).encode()).hexdigest() for x in names.to_pylist()])
+    hash_rank = np.empty(len(keys), dtype=np.int64)
+    hash_rank[np.argsort(keys, kind="stable")] = np.arange(len(keys))
     out = []
     for period, part in slices_by(und_arrow, "period"):
-        a = part.column("a").to_numpy(zero_copy_only=False)
-        b = part.column("b").to_numpy(zero_copy_only=False)
-        names = np.unique(np.concatenate([a, b]))
-        name_arr = pa.array(names.tolist(), pa.string())
-        ia = pc.index_in(part.column("a"), value_set=name_arr).to_numpy()
-        ib = pc.index_in(part.column("b"), value_set=name_arr).to_numpy()
-        n = len(names)
+        ga = part.column("ga").to_numpy()
+        gb = part.column("gb").to_numpy()
+        vertices = np.unique(np.concatenate([ga, gb]))
+        ia = np.searchsorted(vertices, ga)
+        ib = np.searchsorted(vertices, gb)
+        n = len(vertices)
         g = ig.Graph(n=n, edges=np.column_stack([ia, ib]).tolist(), directed=False)
         weights = part.column("weight").to_numpy().astype(float)
         g.es["weight"] = weights.tolist()
@@ -140,13 +142,13 @@ def graph_measures(und_arrow: pa.Table, rules: dict[str, Any]) -> pa.Table:
         local_cc = np.array(g.transitivity_local_undirected(mode="zero"), dtype=float)
         effective = degree - local_cc * np.maximum(degree - 1, 0)
         constraint = np.nan_to_num(np.array(g.constraint(weights="weight"), dtype=float), nan=1.0)
-        betweenness = _betweenness(g, names, samples)
+        betweenness = _betweenness(g, hash_rank[vertices], samples)
         community, community_size = _communities(g, cfg)
         out.append(
             pa.table(
                 {
                     "period": pa.array([period] * n, pa.string()),
-                    "person_id": name_arr,
+                    "gid": pa.array(vertices, pa.int64()),
                     "reach2": pa.array(reach2, pa.int64()),
                     "effective_size": pa.array(effective, pa.float64()),
                     "burt_constraint": pa.array(constraint, pa.float64()),
@@ -159,7 +161,7 @@ def graph_measures(und_arrow: pa.Table, rules: dict[str, Any]) -> pa.Table:
     return concat_or_empty(out, GRAPH_SCHEMA)
 
 
-def _betweenness(g: ig.Graph, names: np.ndarray, samples: int) -> np.ndarray:
+def _betweenness(g: ig.Graph, hash_rank: np.ndarray, samples: int) -> np.ndarray:
     n = g.vcount()
     if n < 3:
         return np.zeros(n)
@@ -167,8 +169,7 @@ def _betweenness(g: ig.Graph, names: np.ndarray, samples: int) -> np.ndarray:
         raw = np.array(g.betweenness(directed=False), dtype=float)
     else:
         # A fixed, order-independent sample of sources: the ids with the smallest hashes.
-        keys = [hashlib.md5(str(x).encode()).hexdigest() for x in names]
-        sources = np.argsort(np.array(keys), kind="stable")[:samples]
+        sources = np.argsort(hash_rank, kind="stable")[:samples]
         raw = np.array(g.betweenness(directed=False, sources=sources.tolist()), dtype=float) * n / samples
     return raw / ((n - 1) * (n - 2) / 2)
 
@@ -206,9 +207,14 @@ def network(
     partners = engine.materialize(partner_rows(und), "net_partners")
     counts, reach = breadth(partners, people)
     counts = engine.materialize(counts, "net_counts")
-    graph = engine.upload(
-        graph_measures(engine.to_arrow(und.order_by(["period", "a", "b"])), rules), "net_graph"
-    )
+    ends = und.select(person_id=und.a).union(und.select(person_id=und.b), distinct=True)
+    ids = vertex_ids(engine, ends)
+    ia = ids.select(a=ids.person_id, ga=ids.gid)
+    ib = ids.select(b=ids.person_id, gb=ids.gid)
+    und_ids = und.join(ia, "a").join(ib, "b").select("period", "ga", "gb", "weight")
+    names = engine.to_arrow(ids.order_by("gid").select("person_id")).column("person_id").combine_chunks()
+    measures = graph_measures(engine.to_arrow(und_ids.order_by(["period", "ga", "gb"])), names, rules)
+    graph = engine.upload(measures, "net_graph").join(ids, "gid").drop("gid")
     j = counts.join(graph, ["period", "person_id"]).select(~s.endswith("_right"))
     w = {k: dbl(v) for k, v in rules["network"]["weights"].items()}
     value = (

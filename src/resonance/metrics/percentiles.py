@@ -20,35 +20,37 @@ from resonance.metrics.relations import dbl, rounded
 
 
 def percentiles(person_metrics: ibis.Table, people: ibis.Table, rules: dict[str, Any]) -> ibis.Table:
-    """(period, person_id, metric, peer_group, peer_key, peers, percentile) for internal people."""
+    """(period, person_id, metric, peer_group, peer_key, peers, percentile) for internal people.
+
+    Every peer group in one pass: one membership row per person and group, one join, one window."""
     internal = people.filter(~people.is_external.fill_null(False))
-    parts = []
+    groups = []
     for group in rules["percentiles"]["peer_groups"]:
         key = ibis.literal("company") if group == "company" else internal[group]
-        members = internal.select(_pid=internal.person_id, peer_key=key.cast("string"))
-        members = members.filter(members.peer_key.notnull() & (members.peer_key != ""))
-        sizes = members.group_by("peer_key").aggregate(peers=members.count())
-        m = person_metrics.join(members, person_metrics.person_id == members._pid)
-        m = m.join(sizes, "peer_key")
-        m = m.select("period", "person_id", "metric", "value", "peer_key", "peers")
-        part = ibis.window(group_by=["period", "metric", "peer_key"], order_by="value")
-        whole = ibis.window(group_by=["period", "metric", "peer_key"])
-        m = m.mutate(_rank=ibis.rank().over(part), _rows=m.count().over(whole))
-        # Peers with no row have 0, below any positive value.
-        lower = m._rank + ibis.ifelse(m.value > 0, m.peers - m._rows, 0)
-        pct = ibis.ifelse(m.peers > 1, dbl(100.0) * lower / (m.peers - 1).cast("float64"), dbl(0.0))
-        parts.append(
-            m.select(
-                "period",
-                "person_id",
-                "metric",
-                peer_group=ibis.literal(group),
-                peer_key=m.peer_key,
-                peers=m.peers.cast("int64"),
-                percentile=rounded(pct, 4),
-            )
+        groups.append(
+            internal.select(_pid=internal.person_id, peer_group=ibis.literal(group), peer_key=key.cast("string"))
         )
-    out = parts[0]
-    for p in parts[1:]:
-        out = out.union(p, distinct=False)
-    return out
+    members = groups[0]
+    for g in groups[1:]:
+        members = members.union(g, distinct=False)
+    members = members.filter(members.peer_key.notnull() & (members.peer_key != ""))
+    sizes = members.group_by(["peer_group", "peer_key"]).aggregate(peers=members.count())
+    m = person_metrics.join(members, person_metrics.person_id == members._pid)
+    m = m.join(sizes, ["peer_group", "peer_key"])
+    m = m.select("period", "person_id", "metric", "value", "peer_group", "peer_key", "peers")
+    keys = ["period", "metric", "peer_group", "peer_key"]
+    part = ibis.window(group_by=keys, order_by="value")
+    whole = ibis.window(group_by=keys)
+    m = m.mutate(_rank=ibis.rank().over(part), _rows=m.count().over(whole))
+    # Peers with no row have 0, below any positive value.
+    lower = m._rank + ibis.ifelse(m.value > 0, m.peers - m._rows, 0)
+    pct = ibis.ifelse(m.peers > 1, dbl(100.0) * lower / (m.peers - 1).cast("float64"), dbl(0.0))
+    return m.select(
+        "period",
+        "person_id",
+        "metric",
+        peer_group=m.peer_group,
+        peer_key=m.peer_key,
+        peers=m.peers.cast("int64"),
+        percentile=rounded(pct, 4),
+    )

@@ -35,8 +35,11 @@ from resonance.metrics import (
     reaction,
     resolve,
 )
+from resonance.metrics import (
+    incremental as incr,
+)
 from resonance.metrics.engine import Engine, make_engine
-from resonance.metrics.periods import Period, assign, periods_table, select_periods
+from resonance.metrics.periods import _ROLLING, CALENDAR_TYPES, Period, assign, periods_table, select_periods
 from resonance.metrics.persona import persona_rules
 from resonance.metrics.relations import rounded
 from resonance.metrics.rules import load_rules, rules_hash
@@ -119,6 +122,8 @@ def run_pipeline(
     spark_master: str | None = None,
     spark_session: Any = None,
     as_of: datetime | None = None,
+    incremental: bool = False,
+    memory_limit: str | None = None,
     events_parquet: str | None = None,
 ) -> dict[str, Any]:
     """Compute every metric for the chosen periods and write the metric tables.
@@ -133,6 +138,16 @@ def run_pipeline(
     must not open periods that have not happened yet.
     `events_parquet` (Spark only): read the events from that Parquet lake (a folder or
     Hadoop URI written by `resonance export-events`, see metrics/lake.py) instead of the store.
+
+    `incremental=True`: when the last compute kept the same period types up to date
+    with the same rules, recompute only the periods touched since (new or late
+    events, see incremental.py); otherwise (or when identities or people changed)
+    compute everything. The summary says which: `mode` is `incremental`, `full`
+    (with `full_reason` when an incremental one was asked for) or `periods` (chosen
+    labels: the state is cleared, so the next incremental compute is a full one);
+    `periods_recomputed` lists the labels computed. `memory_limit` bounds DuckDB's memory during the
+    compute (default: Settings' `RESONANCE_MEMORY_LIMIT`, 2GB; beyond it DuckDB spills to disk). With
+    `events_parquet` the compute is always full (the lake's events are not tracked).
     """
     rules = rules if rules is not None else load_rules()
     ensure_metric_tables(con)
@@ -147,20 +162,44 @@ def run_pipeline(
     summary: dict[str, Any] = {"run_id": run_id, "engine": engine}
     eng: Engine | None = None
     try:
-        eng = make_engine(con, engine, spark_master=spark_master, spark_session=spark_session,
-                          events_parquet=events_parquet)
-        timings["start_engine"] = round(time.perf_counter() - started, 3)
         cutoff = as_of or _rules_as_of(rules) or datetime.now(UTC).replace(tzinfo=None)
         summary["as_of"] = cutoff.isoformat()
-        outputs, chosen = _compute(eng, periods, rules, progress, timings, cutoff)
+        types = _types_only(periods, rules)
+        fp = incr.fingerprint(con) if types is not None and not events_parquet else None
+        scope: incr.Scope | None = None
+        summary["mode"] = "full" if types is not None else "periods"
+        if incremental and types is not None and fp is not None:
+            try:
+                scope = incr.plan(con, types, rules_hash(rules), cutoff, fp)
+                summary["mode"] = "incremental"
+            except incr.NeedFull as exc:
+                summary["full_reason"] = str(exc)
+        timings["plan"] = round(time.perf_counter() - started, 3)
+        if scope is not None and not scope.windows:
+            return _nothing_to_do(con, summary, scope, types or [], rules, cutoff, fp, run_id, started, timings)
+        t0 = time.perf_counter()
+        eng = make_engine(con, engine, spark_master=spark_master, spark_session=spark_session,
+                          events_parquet=events_parquet, memory_limit=memory_limit)
+        timings["start_engine"] = round(time.perf_counter() - t0, 3)
+        try:
+            outputs, chosen, bounds = _compute(eng, periods, rules, progress, timings, cutoff, scope)
+        except incr.NeedFull as exc:
+            summary["mode"], summary["full_reason"], scope = "full", str(exc), None
+            outputs, chosen, bounds = _compute(eng, periods, rules, progress, timings, cutoff, None)
+        if scope is not None:
+            summary["touched_days"] = scope.touched_days
         summary["periods"] = len(chosen)
+        summary["periods_recomputed"] = [p.label for p in chosen]
         summary["period_types"] = sorted({p.type for p in chosen})
         if chosen:
             summary["first_period_start"] = min(p.start for p in chosen).isoformat()
             summary["last_period_end"] = max(p.end for p in chosen).isoformat()
         t0 = time.perf_counter()
         _step(progress, "write")
-        summary["rows"] = _write(con, eng, outputs, chosen, run_id, rules)
+        state = None
+        if types is not None and fp is not None:
+            state = (types, rules_hash(rules), cutoff, fp, bounds)
+        summary["rows"] = _write(con, eng, outputs, chosen, run_id, rules, scope, state)
         timings["write"] = round(time.perf_counter() - t0, 3)
         summary["people"] = (
             int(
@@ -194,6 +233,56 @@ def run_pipeline(
             eng.close()
 
 
+def _types_only(periods: Sequence[str] | None, rules: dict[str, Any]) -> list[str] | None:
+    """The period types a compute keeps up to date, or None when it names periods by label."""
+    default = list(rules["periods"]["types"])
+    types: list[str] = []
+    for spec in periods or []:
+        for part in str(spec).split(","):
+            part = part.strip()
+            if not part:
+                continue
+            if part == "all":
+                types.extend(default)
+            elif part in CALENDAR_TYPES or _ROLLING.match(part):
+                types.append(part)
+            else:
+                return None
+    return sorted(set(types or default))
+
+
+def _nothing_to_do(
+    con: duckdb.DuckDBPyConnection,
+    summary: dict[str, Any],
+    scope: incr.Scope,
+    types: list[str],
+    rules: dict[str, Any],
+    cutoff: datetime,
+    fp: incr.Fingerprint | None,
+    run_id: int,
+    started: float,
+    timings: dict[str, float],
+) -> dict[str, Any]:
+    """An incremental compute with nothing new: record the state (the as-of moved on) and the run."""
+    assert fp is not None
+    con.execute("BEGIN TRANSACTION")
+    try:
+        incr.save_state(con, run_id, types, rules_hash(rules), cutoff, fp, scope.state.first_time,
+                        scope.state.last_time)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    summary.update(periods=0, periods_recomputed=[], touched_days=0, period_types=types, rows={}, people=0,
+                   seconds=timings, total_seconds=round(time.perf_counter() - started, 3))
+    con.execute(
+        """UPDATE metric_runs SET finished_at = now()::TIMESTAMP, status = 'done', periods = ?, summary = ?
+           WHERE run_id = ?""",
+        [[], json.dumps(summary), run_id],
+    )
+    return summary
+
+
 def _step(progress: Progress | None, stage: str) -> None:
     if progress is not None:
         progress(stage, STAGES.index(stage), len(STAGES))
@@ -211,8 +300,11 @@ def _compute(
     progress: Progress | None,
     timings: dict[str, float],
     as_of: datetime,
-) -> tuple[dict[str, ibis.Table], list[Period]]:
-    """Run every stage; returns the materialised output tables by store table name, and the periods."""
+    scope: incr.Scope | None = None,
+) -> tuple[dict[str, ibis.Table], list[Period], tuple[datetime | None, datetime | None]]:
+    """Run every stage; returns the materialised output tables by store table name, the periods, and the
+    time range of the data. With a scope, only rows inside its windows are resolved and only its
+    candidate periods computed."""
     clock = [time.perf_counter()]
 
     def lap(name: str) -> None:
@@ -223,11 +315,33 @@ def _compute(
     _step(progress, "resolve")
     events, items, identities, people = (eng.input(n) for n in ("events", "items", "identities", "people"))
     events = events.filter(events.time <= ibis.literal(as_of, type="timestamp"))
+
+    def inside(t: ibis.Table) -> ibis.Table:
+        return t if scope is None else t.filter(_in_windows(t.time, scope.windows))
+
     people = eng.materialize(people, "people")
-    contrib = eng.materialize(resolve.contributions(events, items, identities, rules), "contrib")
-    react = eng.materialize(resolve.reactions(events, items, identities, rules), "react")
-    endorse = eng.materialize(resolve.endorsements(events, identities), "endorse")
-    ties = eng.materialize(resolve.ties(events, react, endorse, identities, rules), "ties")
+    if scope is None:
+        contrib = eng.materialize(resolve.contributions(events, items, identities, rules), "contrib")
+        react = eng.materialize(resolve.reactions(events, items, identities, rules), "react")
+        new_contrib, new_react = contrib, react
+    else:
+        # Rows in the windows, plus every attendance of a meeting attended there (a meeting's ties
+        # depend on all its attendees).
+        attended = inside(events.filter(events.verb == "Attend"))
+        attended = attended.select(_meeting=attended.object)
+        events = eng.materialize(
+            events.filter(
+                _in_windows(events.time, scope.windows)
+                | ((events.verb == "Attend") & events.object.isin(attended._meeting))
+            ),
+            "events_w",
+        )
+        contrib, new_contrib = _reuse_or_resolve(eng, scope, events, "stored_contributions", "contrib",
+                                                 lambda ev: resolve.contributions(ev, items, identities, rules))
+        react, new_react = _reuse_or_resolve(eng, scope, events, "stored_reactions", "react",
+                                             lambda ev: resolve.reactions(ev, items, identities, rules))
+    endorse = eng.materialize(inside(resolve.endorsements(events, identities)), "endorse")
+    ties = eng.materialize(inside(resolve.ties(events, react, endorse, identities, rules)), "ties")
     lap("resolve")
 
     _step(progress, "periods")
@@ -239,11 +353,15 @@ def _compute(
     )
     bounds = eng.to_arrow(times.aggregate(first=times.time.min(), last=times.time.max())).to_pylist()[0]
     first, last = _as_datetime(bounds["first"]), _as_datetime(bounds["last"])
+    if scope is not None:
+        first, last = scope.bounds(first, last)
     chosen = select_periods(period_specs, first, last, rules["periods"]["types"])
-    outputs: dict[str, ibis.Table] = {"metric_contributions": contrib, "metric_reactions": react}
+    if scope is not None:
+        chosen = [p for p in chosen if p.label in scope.candidates]
+    outputs: dict[str, ibis.Table] = {"metric_contributions": new_contrib, "metric_reactions": new_react}
     if not chosen:
         lap("periods")
-        return outputs, chosen
+        return outputs, chosen, (first, last)
     ptab = eng.upload(periods_table(chosen), "periods")
     contrib_p = eng.materialize(assign(contrib, ptab), "contrib_p")
     react_p = eng.materialize(assign(react, ptab), "react_p")
@@ -275,9 +393,9 @@ def _compute(
     lap("eminence")
 
     _step(progress, "knowledge")
-    values = eng.materialize(
-        knowledge.reaction_values(react_p, pairs, eminence_v, items, identities, people, rules), "knowledge_r"
-    )
+    # The period-independent factors once per reaction, then repeated for its periods.
+    static = eng.materialize(knowledge.static_values(react, items, identities, people, rules), "knowledge_s")
+    values = eng.materialize(knowledge.period_values(assign(static, ptab), pairs, eminence_v, rules), "knowledge_r")
     item_rows, knowledge_b = knowledge.summarize(values)
     item_rows = eng.materialize(item_rows, "item_value")
     knowledge_b = eng.materialize(knowledge_b, "knowledge_b")
@@ -358,7 +476,37 @@ def _compute(
             ),
         }
     )
-    return outputs, chosen
+    return outputs, chosen, (first, last)
+
+
+def _reuse_or_resolve(
+    eng: Engine,
+    scope: incr.Scope,
+    events: ibis.Table,
+    stored_name: str,
+    name: str,
+    resolve_fn: Callable[[ibis.Table], ibis.Table],
+) -> tuple[ibis.Table, ibis.Table]:
+    """Event-level rows inside the scope's windows: resolved afresh on the touched days, read back from
+    the store on the others. Returns (all rows in the windows, the fresh rows)."""
+    days = scope.day_windows
+    fresh = resolve_fn(events.filter(_in_windows(events.time, days)))
+    fresh = eng.materialize(fresh.filter(_in_windows(fresh.time, days)), f"{name}_new")
+    old = eng.input(stored_name)
+    old = old.filter(_in_windows(old.time, scope.windows) & ~_in_windows(old.time, days))
+    old = old.select(*[old[c].cast(t) for c, t in fresh.schema().items()])
+    return eng.materialize(old.union(fresh, distinct=False), name), fresh
+
+
+def _in_windows(t: ibis.TimestampValue, windows: list[tuple[datetime, datetime]]) -> ibis.BooleanValue:
+    """t lies in one of the half-open windows."""
+    conds = [
+        (t >= ibis.literal(lo, type="timestamp")) & (t < ibis.literal(hi, type="timestamp")) for lo, hi in windows
+    ]
+    out = conds[0]
+    for c in conds[1:]:
+        out = out | c
+    return out
 
 
 def _as_datetime(value: Any) -> datetime | None:
@@ -378,8 +526,11 @@ def _write(
     chosen: list[Period],
     run_id: int,
     rules: dict[str, Any],
+    scope: incr.Scope | None = None,
+    state: tuple[Any, ...] | None = None,
 ) -> dict[str, int]:
-    """Replace the chosen periods' rows (and the event-level tables) in one transaction."""
+    """Replace the chosen periods' rows (and the event-level tables: all of them, or those inside the
+    scope's windows) and record the compute state, in one transaction."""
     labels = [p.label for p in chosen]
     # Results computed by Spark are collected first, so the store's transaction stays short.
     arrow = {}
@@ -390,10 +541,18 @@ def _write(
     writer.execute("BEGIN TRANSACTION")
     try:
         for name in EVENT_TABLES:
-            writer.execute(f"DELETE FROM {name}")
-        for name in PERIOD_TABLES:
-            writer.execute(f"DELETE FROM {name} WHERE period IN (SELECT unnest(?::VARCHAR[]))", [labels])
-        writer.execute("DELETE FROM metric_periods WHERE period IN (SELECT unnest(?::VARCHAR[]))", [labels])
+            if scope is None:
+                writer.execute(f"DELETE FROM {name}")
+            else:
+                for lo, hi in scope.day_windows:  # only the touched days' rows were resolved afresh
+                    writer.execute(f"DELETE FROM {name} WHERE time >= ? AND time < ?", [lo, hi])
+        stored = {r[0] for r in writer.execute("SELECT period FROM metric_periods").fetchall()}
+        everything = stored <= set(labels)  # a full compute: emptying a table is far cheaper than a filter
+        for name in (*PERIOD_TABLES, "metric_periods"):
+            if everything:
+                writer.execute(f"DELETE FROM {name}")
+            else:
+                writer.execute(f"DELETE FROM {name} WHERE period IN (SELECT unnest(?::VARCHAR[]))", [labels])
         for p in chosen:
             writer.execute(
                 """INSERT INTO metric_periods
@@ -401,26 +560,35 @@ def _write(
                    VALUES (?, ?, ?, ?, ?, now()::TIMESTAMP)""",
                 [p.label, p.type, p.start, p.end, run_id],
             )
+        reasons, reason_params = _persona_reason_sql(rules)
         for name, expr in outputs.items():
             cols = ", ".join(TABLE_COLUMNS[name])
             if eng.name == "duckdb":
-                source = eng.table_name(expr) or eng.table_name(eng.materialize(expr, f"out_{name}"))
-                writer.execute(f'INSERT INTO {name} ({cols}) SELECT {cols} FROM "{source}"')
+                # Straight from the expression (no intermediate copy when it is not materialised yet).
+                name_of = eng.table_name(expr)
+                source = f'"{name_of}"' if name_of else f"({eng.sql(expr)})"
             else:
                 writer.register("_metric_out", arrow[name])
-                writer.execute(f"INSERT INTO {name} ({cols}) SELECT {cols} FROM _metric_out")
+                source = "_metric_out"
+            extra, params = ("", [])
+            if name == "person_persona":  # each persona's rule and reason, with the person's own figures
+                extra, params = reasons, reason_params
+            inserted = writer.execute(
+                f"INSERT INTO {name} ({cols}{', rule, reason' if extra else ''}) "
+                f"SELECT {cols}{extra} FROM {source} AS _out",
+                params,
+            ).fetchall()[0][0]
+            if eng.name != "duckdb":
                 writer.unregister("_metric_out")
-            counts[name] = 0
-        for name in outputs:
-            if name in PERIOD_TABLES:
-                counts[name] = int(
-                    writer.execute(
-                        f"SELECT count(*) FROM {name} WHERE period IN (SELECT unnest(?::VARCHAR[]))", [labels]
-                    ).fetchall()[0][0]
-                )
-            else:
+            counts[name] = int(inserted)
+        for name in EVENT_TABLES:
+            if name in outputs and scope is not None:
                 counts[name] = int(writer.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0])
-        _fill_persona_reasons(writer, labels, rules)
+        if state is None:
+            incr.clear_state(writer)
+        else:
+            types, digest, cutoff, fp, (first, last) = state
+            incr.save_state(writer, run_id, types, digest, cutoff, fp, first, last)
         writer.execute("COMMIT")
     except BaseException:
         writer.execute("ROLLBACK")
@@ -431,17 +599,14 @@ def _write(
     return counts
 
 
-def _fill_persona_reasons(
-    writer: duckdb.DuckDBPyConnection, labels: list[str], rules: dict[str, Any]
-) -> None:
-    """Each persona's rule (with the thresholds) and its reason (with the person's own figures)."""
+def _persona_reason_sql(rules: dict[str, Any]) -> tuple[str, list[Any]]:
+    """The select-list tail `, rule, reason` for person_persona rows: each persona's rule (with the
+    thresholds) and its reason (with the person's own figures), and its parameters."""
     words = persona_rules(rules)
-    writer.execute(
-        """
-        UPDATE person_persona SET
-          rule = CASE persona WHEN 'Observer' THEN ? WHEN 'Catalyst' THEN ? WHEN 'Responder' THEN ?
-                              WHEN 'Broadcaster' THEN ? ELSE ? END,
-          reason = CASE persona
+    sql = """,
+          CASE persona WHEN 'Observer' THEN ? WHEN 'Catalyst' THEN ? WHEN 'Responder' THEN ?
+                       WHEN 'Broadcaster' THEN ? ELSE ? END,
+          CASE persona
             WHEN 'Observer' THEN
               CASE WHEN given = 0 AND reads = 0 THEN 'No contributions and no reactions given in this period.'
                    ELSE printf('No contributions; you gave %.1f reaction points and read %d items.',
@@ -456,15 +621,5 @@ def _fill_persona_reasons(
                                            || 'others.', contributions, given)
             ELSE printf('You gave %.1f reaction points and received %.1f, with %d contributions: '
                         || 'a balanced give and take.', given, received, contributions)
-          END
-        WHERE period IN (SELECT unnest(?::VARCHAR[]))
-        """,
-        [
-            words["Observer"],
-            words["Catalyst"],
-            words["Responder"],
-            words["Broadcaster"],
-            words["Engager"],
-            labels,
-        ],
-    )
+          END"""
+    return sql, [words["Observer"], words["Catalyst"], words["Responder"], words["Broadcaster"], words["Engager"]]

@@ -126,7 +126,7 @@ CASE persona
   ELSE format_string('You gave %.1f reaction points and received %.1f, with %d contributions: '
                      || 'a balanced give and take.', given, received, contributions)
 END"""
-"""The persona reason, as pipeline._fill_persona_reasons writes it in the store, in Spark SQL."""
+"""The persona reason, as pipeline._persona_reason_sql writes it in the store, in Spark SQL."""
 
 
 def compute_to_parquet(
@@ -161,7 +161,7 @@ def compute_to_parquet(
         session = eng.session
         timings["start_engine"] = round(time.perf_counter() - started, 3)
         cutoff = as_of or pipeline._rules_as_of(rules) or datetime.now(UTC).replace(tzinfo=None)
-        outputs, chosen = pipeline._compute(eng, periods, rules, progress, timings, cutoff)
+        outputs, chosen, _bounds = pipeline._compute(eng, periods, rules, progress, timings, cutoff)
         t0 = time.perf_counter()
         pipeline._step(progress, "write")
         words = persona_rules(rules)

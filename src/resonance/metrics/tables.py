@@ -200,6 +200,33 @@ METRICS_MIGRATIONS.append(
 )
 
 
+METRICS_MIGRATIONS.append(
+    Migration(
+        3,
+        "incremental compute state",
+        """
+        -- What the last full or incremental compute saw (one row), so that the next one recomputes only
+        -- the periods touched since: see resonance/metrics/incremental.py and docs/metrics.md.
+        CREATE TABLE metric_state (
+            id             INTEGER PRIMARY KEY,   -- always 1
+            run_id         BIGINT,
+            period_types   VARCHAR[],             -- the period types kept up to date
+            rules_hash     VARCHAR,
+            as_of          TIMESTAMP,
+            watermark      TIMESTAMP,             -- the latest ingested_at of events and items seen
+            events_seen    BIGINT,                -- events with ingested_at <= watermark (or NULL)
+            items_seen     BIGINT,
+            identities_sig VARCHAR,               -- count and hash of identity -> person
+            people_sig     VARCHAR,               -- count and hash of the people columns metrics read
+            first_time     TIMESTAMP,             -- the earliest and latest resolved row (the periods' range)
+            last_time      TIMESTAMP,
+            updated_at     TIMESTAMP
+        )
+        """,
+    )
+)
+
+
 def ensure_metric_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Create or upgrade the metric tables (safe to call every time)."""
     migrate(con, "metrics", METRICS_MIGRATIONS)
