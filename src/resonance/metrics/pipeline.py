@@ -599,6 +599,27 @@ def _write(
     return counts
 
 
+PERSONA_REASON_SQL = """\
+CASE persona
+  WHEN 'Observer' THEN
+    CASE WHEN given = 0 AND reads = 0 THEN 'No contributions and no reactions given in this period.'
+         ELSE printf('No contributions; you gave %.1f reaction points and read %d items.',
+                     given, reads)
+    END
+  WHEN 'Catalyst' THEN printf('Your %d contributions drew %.1f reaction points while you gave '
+                              || '%.1f: others respond to you far more than you respond to them.',
+                              contributions, received, given)
+  WHEN 'Responder' THEN printf('You gave %.1f reaction points and received %.1f: you respond to '
+                               || 'others far more than they respond to you.', given, received)
+  WHEN 'Broadcaster' THEN printf('You made %d contributions but gave only %.1f reaction points to '
+                                 || 'others.', contributions, given)
+  ELSE printf('You gave %.1f reaction points and received %.1f, with %d contributions: '
+              || 'a balanced give and take.', given, received, contributions)
+END"""
+"""Each persona's reason with the person's own figures; `printf` exists in DuckDB and Spark SQL alike
+(the Spark lake writer uses the same expression)."""
+
+
 def _persona_reason_sql(rules: dict[str, Any]) -> tuple[str, list[Any]]:
     """The select-list tail `, rule, reason` for person_persona rows: each persona's rule (with the
     thresholds) and its reason (with the person's own figures), and its parameters."""
@@ -606,20 +627,5 @@ def _persona_reason_sql(rules: dict[str, Any]) -> tuple[str, list[Any]]:
     sql = """,
           CASE persona WHEN 'Observer' THEN ? WHEN 'Catalyst' THEN ? WHEN 'Responder' THEN ?
                        WHEN 'Broadcaster' THEN ? ELSE ? END,
-          CASE persona
-            WHEN 'Observer' THEN
-              CASE WHEN given = 0 AND reads = 0 THEN 'No contributions and no reactions given in this period.'
-                   ELSE printf('No contributions; you gave %.1f reaction points and read %d items.',
-                               given, reads)
-              END
-            WHEN 'Catalyst' THEN printf('Your %d contributions drew %.1f reaction points while you gave '
-                                        || '%.1f: others respond to you far more than you respond to them.',
-                                        contributions, received, given)
-            WHEN 'Responder' THEN printf('You gave %.1f reaction points and received %.1f: you respond to '
-                                         || 'others far more than they respond to you.', given, received)
-            WHEN 'Broadcaster' THEN printf('You made %d contributions but gave only %.1f reaction points to '
-                                           || 'others.', contributions, given)
-            ELSE printf('You gave %.1f reaction points and received %.1f, with %d contributions: '
-                        || 'a balanced give and take.', given, received, contributions)
-          END"""
+          """ + PERSONA_REASON_SQL
     return sql, [words["Observer"], words["Catalyst"], words["Responder"], words["Broadcaster"], words["Engager"]]

@@ -110,25 +110,6 @@ def register_lake_inputs(
     return {name: ibis.table(schemas[name], name=f"_in_{name}") for name in INPUT_QUERIES}
 
 
-PERSONA_REASON_SPARK = """
-CASE persona
-  WHEN 'Observer' THEN
-    CASE WHEN given = 0 AND reads = 0 THEN 'No contributions and no reactions given in this period.'
-         ELSE format_string('No contributions; you gave %.1f reaction points and read %d items.', given, reads)
-    END
-  WHEN 'Catalyst' THEN format_string('Your %d contributions drew %.1f reaction points while you gave '
-                                     || '%.1f: others respond to you far more than you respond to them.',
-                                     contributions, received, given)
-  WHEN 'Responder' THEN format_string('You gave %.1f reaction points and received %.1f: you respond to '
-                                      || 'others far more than they respond to you.', given, received)
-  WHEN 'Broadcaster' THEN format_string('You made %d contributions but gave only %.1f reaction points to '
-                                        || 'others.', contributions, given)
-  ELSE format_string('You gave %.1f reaction points and received %.1f, with %d contributions: '
-                     || 'a balanced give and take.', given, received, contributions)
-END"""
-"""The persona reason, as pipeline._persona_reason_sql writes it in the store, in Spark SQL."""
-
-
 def compute_to_parquet(
     out: str,
     events_parquet: str | None = None,
@@ -176,7 +157,7 @@ def compute_to_parquet(
                 rule = "CASE persona " + " ".join(
                     f"WHEN {lit(k)} THEN {lit(v)}" for k, v in words.items() if k != "Engager"
                 ) + f" ELSE {lit(words['Engager'])} END"
-                df = session.sql(f"SELECT *, {PERSONA_REASON_SPARK} AS reason, {rule} AS rule FROM _out_persona")
+                df = session.sql(f"SELECT *, {pipeline.PERSONA_REASON_SQL} AS reason, {rule} AS rule FROM _out_persona")
             writer = df.write.mode("overwrite").option("compression", "zstd")
             if name in PERIOD_TABLES:
                 df = df.repartition("period")
