@@ -12,6 +12,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from resonance.formatting import fmt_int, fmt_num, fmt_pct
 from resonance.web.charts import bar_chart, trend_chart
 
 HERE = Path(__file__).parent
@@ -22,37 +23,9 @@ class PdfUnavailable(RuntimeError):
     """WeasyPrint (or the system's Pango) is not installed."""
 
 
-def _pct(value: object) -> str:
-    try:
-        n = int(round(float(value)))  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return "—"
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
-
-
-def _num(value: object, digits: int = 1) -> str:
-    if value is None:
-        return "—"
-    try:
-        v = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return str(value)
-    if abs(v) >= 100 or v == int(v):
-        return f"{v:,.0f}"
-    return f"{v:,.{digits}f}"
-
-
-def _int(value: object) -> str:
-    try:
-        return f"{int(value):,}"  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return "—"
-
-
 def _env() -> Environment:
     env = Environment(loader=FileSystemLoader(str(HERE / "templates")), autoescape=select_autoescape(["html"]))
-    env.filters.update(pct=_pct, num=_num, int=_int, zip_values=lambda a, b: list(zip(a, b, strict=False)))
+    env.filters.update(pct=fmt_pct, num=fmt_num, int=fmt_int, zip_values=lambda a, b: list(zip(a, b, strict=False)))
     env.globals.update(trend_chart=trend_chart, bar_chart=bar_chart)
     return env
 

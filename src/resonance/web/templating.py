@@ -10,41 +10,12 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
+from resonance.formatting import fmt_int, fmt_num, fmt_pct
 from resonance.web.app import WEB_DIR
 from resonance.web.deps import csrf_token, current_principal
 from resonance.web.nav import nav_for
 
 templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
-
-
-def fmt_int(value: object) -> str:
-    try:
-        return f"{int(value):,}"  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return "—"
-
-
-def fmt_num(value: object, digits: int = 1) -> str:
-    """A figure for people: thousands separators, few decimals, a dash for nothing."""
-    if value is None:
-        return "—"
-    try:
-        v = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return str(value)
-    if abs(v) >= 100 or v == int(v):
-        return f"{v:,.0f}"
-    return f"{v:,.{digits}f}"
-
-
-def fmt_pct(value: object) -> str:
-    """A percentile as an ordinal: 42 -> '42nd'."""
-    try:
-        n = int(round(float(value)))  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return "—"
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
 
 
 def fmt_time(value: object) -> str:
