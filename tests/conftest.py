@@ -28,3 +28,17 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 def rows(store: Store, sql: str, params: list | None = None) -> list[tuple]:
     return store.con.execute(sql, params or []).fetchall()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """Debian's Chromium driven by Playwright (its own browser download fails here), one per module."""
+    from playwright.sync_api import sync_playwright
+    from tests.web.test_browser import CHROMIUM, FLAGS
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (.ci/run does it)")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield b
+        b.close()

@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from tests.kudos.conftest import PASSWORD, kudos_server
-from tests.web.test_browser import CHROMIUM, FLAGS, Watch
+from tests.web.test_browser import Watch
 
 from resonance.kudos.links import KudosLink, link_key, sign_link
 
@@ -25,19 +25,6 @@ def server(kudos_template, tmp_path_factory):
     with kudos_server(kudos_template[0], tmp_path_factory.mktemp("kudos-browser")) as s:
         yield s
 
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from pathlib import Path
-
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield b
-        b.close()
 
 
 def sign_in(page, server, username: str) -> None:

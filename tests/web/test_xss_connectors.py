@@ -20,7 +20,6 @@ from pathlib import Path
 import httpx
 import pytest
 from tests.web.conftest import PASSWORD, login, serve
-from tests.web.test_browser import CHROMIUM, FLAGS
 from tests.web.test_security_walk import _Page, routes
 
 from resonance.config import Settings
@@ -186,17 +185,6 @@ def test_no_page_renders_hostile_content_as_markup(hostile, who):
                 "admin": {1}}[who]
     assert seen >= expected, f"{who}: payloads never shown, so not tested: {sorted(expected - seen)}"
 
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield b
-        b.close()
 
 
 @pytest.mark.parametrize("who", ["employee", "manager", "admin"])
