@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from tests.web.conftest import login, serve
-from tests.web.test_browser import ARTIFACTS, Watch, browser  # noqa: F401 - the fixture
+from tests.web.test_browser import ARTIFACTS, Watch
 
 from resonance.config import Settings
 from resonance.demo import prepare_demo

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from tests.web.company import PEOPLE, build_company
 from tests.web.conftest import ACCOUNTS, PASSWORD, Web, compute_metrics, serve
-from tests.web.test_browser import ARTIFACTS, Watch, browser  # noqa: F401 - the fixture
+from tests.web.test_browser import ARTIFACTS, Watch
 
 from resonance.config import Settings
 from resonance.store import open_store
