@@ -138,23 +138,28 @@ def vertex_ids(engine: Engine, people: ibis.Table) -> ibis.Table:
 def pagerank_igraph(engine: Engine, nodes: ibis.Table, edges: ibis.Table, damping: float) -> ibis.Table:
     """(period, person_id, rank): personalized PageRank per period with igraph (ARPACK).
 
-    The aggregated graph is collected as Arrow, with people as integers; vertices are ordered by
-    person id so the result does not depend on the order rows arrive in."""
+    The aggregated graph comes as Arrow, with people as integers, the edges one period at a time
+    (`Engine.groups`); vertices are ordered by person id so the result does not depend on the order
+    rows arrive in."""
     ids = vertex_ids(engine, nodes)
     nid = nodes.join(ids, "person_id")
     n_tab = engine.to_arrow(nid.select("period", "gid", "t").order_by(["period", "gid"]))
     src = ids.select(src=ids.person_id, gs=ids.gid)
     dst = ids.select(dst=ids.person_id, gd=ids.gid)
     eid = edges.join(src, "src").join(dst, "dst")
-    e_tab = engine.to_arrow(eid.select("period", "gs", "gd", "weight").order_by(["period", "gs", "gd"]))
-    edge_slices = dict(slices_by(e_tab, "period"))
+    # Edges are streamed one period at a time (the largest input); periods are in the same order.
+    edge_groups = engine.groups(eid.select("period", "gs", "gd", "weight").order_by(["period", "gs", "gd"]), "period")
+    next_edges = next(edge_groups, None)
     out = []
     for period, n_slice in slices_by(n_tab, "period"):
         gids = n_slice.column("gid").to_numpy()
         g = ig.Graph(n=len(gids), directed=True)
         weights = None
-        e_slice = edge_slices.get(period)
-        if e_slice is not None and e_slice.num_rows:
+        while next_edges is not None and next_edges[0] < period:  # edges of a period without nodes: none
+            next_edges = next(edge_groups, None)
+        if next_edges is not None and next_edges[0] == period:
+            e_slice = next_edges[1]
+            next_edges = next(edge_groups, None)
             s_idx = np.searchsorted(gids, e_slice.column("gs").to_numpy())
             d_idx = np.searchsorted(gids, e_slice.column("gd").to_numpy())
             g.add_edges(np.column_stack([s_idx, d_idx]).tolist())
@@ -169,6 +174,8 @@ def pagerank_igraph(engine: Engine, nodes: ibis.Table, edges: ibis.Table, dampin
                 }
             )
         )
+    for _ in edge_groups:  # finish the stream before the next statement on the engine
+        pass
     ranked = engine.upload(concat_or_empty(out, RANK_SCHEMA), "ranks")
     ranked = ranked.join(ids, "gid")
     return engine.materialize(ranked.select("period", "person_id", "rank"), "ranks_named")

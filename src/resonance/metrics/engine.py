@@ -25,6 +25,7 @@ import re
 import shutil
 import tempfile
 from collections import Counter, OrderedDict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +118,15 @@ class Engine:
     def to_arrow(self, expr: ibis.Table) -> pa.Table:
         raise NotImplementedError
 
+    def groups(self, expr: ibis.Table, column: str) -> Iterator[tuple[str, pa.Table]]:
+        """(value, rows) for each run of equal `column` values of `expr`, which is ordered by it.
+
+        The default collects the whole result; an engine that can stream hands on one group at a
+        time, so that Python never holds more than one period's graph."""
+        from resonance.metrics.eminence import slices_by
+
+        yield from slices_by(self.to_arrow(expr), column)
+
     def scalar(self, expr: ibis.Scalar) -> Any:
         table = self.to_arrow(expr.name("value").as_table())
         return table.column(0)[0].as_py() if table.num_rows else None
@@ -126,6 +136,10 @@ class Engine:
 
     def close(self) -> None:
         """Free everything the run created."""
+
+
+GROUP_BATCH_ROWS = 1 << 20
+"""Rows per record batch when a result is streamed group by group."""
 
 
 def _schema_of(arrow_schema: pa.Schema) -> ibis.Schema:
@@ -176,6 +190,24 @@ class DuckDBEngine(Engine):
 
     def to_arrow(self, expr: ibis.Table) -> pa.Table:
         return self.cursor.sql(self.sql(expr)).to_arrow_table()
+
+    def groups(self, expr: ibis.Table, column: str) -> Iterator[tuple[str, pa.Table]]:
+        # Streamed in record batches: a group is complete when a later value starts. The caller
+        # must not run statements on the engine's cursor until the iteration ends.
+        from resonance.metrics.eminence import slices_by
+
+        reader = self.cursor.sql(self.sql(expr)).to_arrow_reader(GROUP_BATCH_ROWS)
+        value: str | None = None
+        pending: list[pa.Table] = []
+        for batch in reader:
+            for part_value, part in slices_by(pa.Table.from_batches([batch]), column):
+                if pending and part_value != value:
+                    yield value, pa.concat_tables(pending).combine_chunks()
+                    pending = []
+                value = part_value
+                pending.append(part)
+        if pending:
+            yield value, pa.concat_tables(pending).combine_chunks()
 
     def release(self, table: ibis.Table) -> None:
         name = self.table_name(table)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections.abc import Iterable
 from typing import Any
 
 import ibis
@@ -36,7 +37,7 @@ import igraph as ig
 import numpy as np
 import pyarrow as pa
 
-from resonance.metrics.eminence import concat_or_empty, slices_by, vertex_ids
+from resonance.metrics.eminence import concat_or_empty, vertex_ids
 from resonance.metrics.engine import Engine
 from resonance.metrics.relations import dbl, rounded
 
@@ -114,11 +115,14 @@ def breadth(partners: ibis.Table, people: ibis.Table) -> tuple[ibis.Table, ibis.
     return counts, reach
 
 
-def graph_measures(und_arrow: pa.Table, names: pa.Array, rules: dict[str, Any]) -> pa.Table:
+def graph_measures(
+    und_by_period: Iterable[tuple[str, pa.Table]], names: pa.Array, rules: dict[str, Any]
+) -> pa.Table:
     """reach2, effective size, constraint, betweenness and community per person, per period (igraph).
 
-    `und_arrow` holds (period, ga, gb, weight) sorted by period, people as integers numbered in person
-    id order (`names[gid]` is the id). Vertices are ordered by person id and samples are chosen by a
+    `und_by_period` yields each period's (period, ga, gb, weight) rows, one period at a time (only one
+    period's graph is held), people as integers numbered in person id order (`names[gid]` is the id).
+    Vertices are ordered by person id and samples are chosen by a
     hash of the id, so that results do not depend on row order."""
     cfg = rules["network"]
     samples = int(cfg["betweenness_samples"])
@@ -127,7 +131,7 @@ def graph_measures(und_arrow: pa.Table, names: pa.Array, rules: dict[str, Any]) 
     hash_rank = np.empty(len(keys), dtype=np.int64)
     hash_rank[np.argsort(keys, kind="stable")] = np.arange(len(keys))
     out = []
-    for period, part in slices_by(und_arrow, "period"):
+    for period, part in und_by_period:
         ga = part.column("ga").to_numpy()
         gb = part.column("gb").to_numpy()
         vertices = np.unique(np.concatenate([ga, gb]))
@@ -213,7 +217,7 @@ def network(
     ib = ids.select(b=ids.person_id, gb=ids.gid)
     und_ids = und.join(ia, "a").join(ib, "b").select("period", "ga", "gb", "weight")
     names = engine.to_arrow(ids.order_by("gid").select("person_id")).column("person_id").combine_chunks()
-    measures = graph_measures(engine.to_arrow(und_ids.order_by(["period", "ga", "gb"])), names, rules)
+    measures = graph_measures(engine.groups(und_ids.order_by(["period", "ga", "gb"]), "period"), names, rules)
     graph = engine.upload(measures, "net_graph").join(ids, "gid").drop("gid")
     j = counts.join(graph, ["period", "person_id"]).select(~s.endswith("_right"))
     w = {k: dbl(v) for k, v in rules["network"]["weights"].items()}
