@@ -197,6 +197,30 @@ def availability_and_affinity(index: KnowledgeIndex, questions: list[ef.EvalQues
         f["tag_rank"][[pos[p] for p in tag_order]] = np.arange(1, len(tag_order) + 1)
 
 
+def busy_hours(index: KnowledgeIndex, questions: list[ef.EvalQuestion], cutoff: datetime, top: int = 2) -> list[dict]:
+    """Does availability at the question's hour matter? For the `top` people who answered most of these questions:
+    their busiest 6 hours of the day (from their posts before the cut-off), and the share of the questions asked
+    in those hours they answered, against the share of the others (a diagnostic; it reads the answers)."""
+    counts = Counter(p for q in questions for p in q.answerers)
+    kinds = np.array(index.corpus.contributions.column("kind").to_pylist())
+    hour = (index.created // HOUR_US) % 24
+    out = []
+    for person, _n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top]:
+        mine = (index.person_of == index.persons.index(person)) & np.isin(kinds, PRESENCE_KINDS) \
+            & (index.created < to_micros(cutoff))
+        by_hour = np.bincount(hour[mine], minlength=24)
+        window = [sum(by_hour[(h + k) % 24] for k in range(6)) for h in range(24)]
+        start = int(np.argmax(window))
+        busy = {(start + k) % 24 for k in range(6)}
+        asked = [q for q in questions if q.asker != person]
+        inside = [q for q in asked if q.created.hour in busy]
+        outside = [q for q in asked if q.created.hour not in busy]
+        out.append({"person": person, "start": start, "share": window[start] / max(by_hour.sum(), 1),
+                    "inside": (sum(person in q.answerers for q in inside), len(inside)),
+                    "outside": (sum(person in q.answerers for q in outside), len(outside))})
+    return out
+
+
 def asker_hops(con, questions: list[ef.EvalQuestion]) -> list[dict[str, int]]:
     """Each asker's hop distance (up to 3) to everyone in the product's person graph as of their question."""
     out = []
@@ -383,6 +407,7 @@ class Split:
     questions: list[ef.EvalQuestion]
     product: list[list[str]]
     baselines: dict[str, list[list[str]]]
+    busy_hours: list[dict] = dataclasses.field(default_factory=list)
 
 
 def prepare(args: argparse.Namespace) -> dict[str, dict[str, Split]]:
@@ -408,7 +433,7 @@ def prepare(args: argparse.Namespace) -> dict[str, dict[str, Split]]:
             base = ef.baselines(index, questions)
             availability_and_affinity(index, questions, feats, hops[split], base["most active in tags"])
             out[name][split] = Split(index.persons, feats, questions, ef.model_orders(ExpertFinder(index), questions),
-                                     base)
+                                     base, busy_hours(index, questions, fit_until))
         print(f"{name}: {len(val_q)} validation / {len(test_q)} test questions", flush=True)
     return out
 
@@ -418,11 +443,9 @@ def evaluate(data: dict[str, dict[str, Split]], split: str, scorer: Scorer | Cal
     per_site, pooled_o, pooled_q = {}, [], []
     for name, splits in data.items():
         s = splits[split]
-        if scorer is PRODUCT:  # the product's own ranking, exactly as expert_finding.py reports it
-            o = s.product
-        else:
-            fn = scorer(name) if getattr(scorer, "per_site", False) else scorer
-            o = orders(fn, s.feats, s.questions, s.persons)
+        fn = scorer(name) if getattr(scorer, "per_site", False) else scorer
+        # PRODUCT: the product's own ranking, exactly as expert_finding.py reports it
+        o = s.product if fn is PRODUCT else orders(fn, s.feats, s.questions, s.persons)
         per_site[name] = ef.summarise(o, s.questions)
         pooled_o += o
         pooled_q += s.questions
@@ -444,6 +467,17 @@ def choose(data: dict, candidates: dict[str, Scorer]) -> tuple[str, float]:
     best = ("", -1.0)
     for label, fn in candidates.items():
         score = objective(evaluate(data, "validation", fn))
+        if score > best[1] + 1e-9:
+            best = (label, score)
+    return best
+
+
+def choose_for_site(data: dict, name: str, candidates: dict[str, Scorer]) -> tuple[str, float]:
+    """The candidate with the best validation objective on one site's questions (first one on ties)."""
+    best = ("", -1.0)
+    for label, fn in candidates.items():
+        m = evaluate({name: data[name]}, "validation", fn)[name]
+        score = (m["mrr_any"] + m["mrr_accepted"]) / 2
         if score > best[1] + 1e-9:
             best = (label, score)
     return best
@@ -481,6 +515,7 @@ def study(data: dict[str, dict[str, Split]]) -> dict:
             "base_acc": float(np.mean(base[best_acc][0])), "base_any": float(np.mean(base[best_any][1])),
             "ci_acc": bootstrap_diff(acc, base[best_acc][0]), "ci_any": bootstrap_diff(anyone, base[best_any][1]),
             "missed": missed_by_first(s),
+            "busy_hours": s.busy_hours,
         }
 
     def add(label: str, choice: str, fn: Scorer | Callable, val: float | None) -> None:
@@ -523,6 +558,7 @@ def study(data: dict[str, dict[str, Split]]) -> dict:
     # Availability and social distance: signals the mixtures above lack, each on top of the product's score, its
     # best non-zero setting chosen on validation. It belongs in the product only if it beats the product's own
     # validation objective (first row).
+    signal_grids: dict[str, Scorer] = {"product alone": PRODUCT}
     def on_product(f: Features) -> np.ndarray:
         return np.log(1e-3 + PRODUCT(f))
 
@@ -530,19 +566,23 @@ def study(data: dict[str, dict[str, Split]]) -> dict:
         f"{w} h from the question's hour, weight {x}": (lambda f, w=w, x=x: on_product(f) + x * f[f"avail{w}"])
         for w in WINDOWS for x in (0.05, 0.1, 0.2, 0.4)}
     label, val = choose(data, grid)
+    signal_grids.update(grid)
     add("availability: the person's share of posts at the question's time of day (smoothed)", label, grid[label], val)
 
     grid = {f"weight {x}": (lambda f, x=x: on_product(f) + x * f["dow"]) for x in (0.05, 0.1, 0.2, 0.4)}
     label, val = choose(data, grid)
+    signal_grids.update(grid)
     add("availability: the person's share of posts on the question's day of the week", label, grid[label], val)
 
     grid = {f"weight {x}": (lambda f, x=x: on_product(f) - x * np.log1p(f["since_h"])) for x in (0.05, 0.1, 0.2, 0.4)}
     label, val = choose(data, grid)
+    signal_grids.update(grid)
     add("availability: hours since the person's last post (log, penalty)", label, grid[label], val)
 
     grid = {f"weight {x}": (lambda f, x=x: on_product(f) + x * np.log1p(f["asker"]))
             for x in (0.05, 0.1, 0.25, 0.5, 1.0)}
     label, val = choose(data, grid)
+    signal_grids.update(grid)
     add("asker affinity: earlier replies between the person and the asker, either way (log)", label, grid[label], val)
 
     def closeness(f: Features, bonus: dict[int, float]) -> np.ndarray:
@@ -551,6 +591,7 @@ def study(data: dict[str, dict[str, Split]]) -> dict:
     bonuses = [dict(CLOSENESS_BONUS), {1: 0.1}, {1: 0.3}, {1: 0.5}, {1: 1.0}, {1: 0.3, 2: 0.1}]
     grid = {f"bonus {b}": (lambda f, b=b: PRODUCT(f) * (1 + closeness(f, b))) for b in bonuses}
     label, val = choose(data, grid)
+    signal_grids.update(grid)
     add("social distance: the product's personalisation (score x (1 + bonus) by hops from the asker)", label,
         grid[label], val)
 
@@ -564,12 +605,23 @@ def study(data: dict[str, dict[str, Split]]) -> dict:
     grid = {f"k {k}, tag weight {x}": (lambda f, k=k, x=x: 1 / (k + product_rank(f)) + x / (k + f["tag_rank"]))
             for k in (1, 5, 20, 60) for x in (0.25, 0.5, 1.0)}
     label, val = choose(data, grid)
+    signal_grids.update(grid)
     add("rank fusion (RRF) of the product with the tag baseline", label, grid[label], val)
 
     w, val = mrr_ascent(data, ASCENT_SIGNALS)
     add("all of these, coordinate ascent on validation MRR from the product's score",
         ", ".join(f"{n} {x:+.2f}" for n, x in zip(ASCENT_SIGNALS, w, strict=True) if x) or "product alone",
         lambda f: design(f, ASCENT_SIGNALS) @ w, val)
+
+    # The most favourable honest choice: every setting above (and the product alone), picked per site on that
+    # site's own validation questions, as a product could pick them on each community's past questions.
+    picks = {name: choose_for_site(data, name, signal_grids) for name in data}
+
+    def per_site(name: str) -> Scorer:
+        return signal_grids[picks[name][0]]
+    per_site.per_site = True  # type: ignore[attr-defined]
+    add("any one of these settings (or none), chosen per site on that site's validation questions",
+        "; ".join(f"{name}: {label}" for name, (label, _) in picks.items()), per_site, None)
 
     for k in (3, 5):
         report["variants"].append({"method": f"ORACLE: the product's top {k} reordered so that whoever answered "
@@ -630,6 +682,15 @@ def markdown(report: dict, baselines: dict[str, dict[str, float]]) -> str:
         answered = ", ".join(f"{p.rsplit(':', 1)[-1]} ({n})" for p, n in m["top_answerers"])
         lines.append(f"- {name}: #1 is {m['person']} (first on {m['first_on']} of {h['questions']}); missed "
                      f"{m['missed']}; best answerer at rank {bands}; answered most by {answered}")
+    lines += ["", "Availability at the question's hour, for the two people who answered most test questions: their "
+              "busiest 6 hours of the day (posts before the cut-off) and how often they answered questions asked "
+              "then, against the other hours:", ""]
+    for name, h in report["headroom"].items():
+        for b in h["busy_hours"]:
+            (a_in, n_in), (a_out, n_out) = b["inside"], b["outside"]
+            lines.append(f"- {name}: {b['person']}: {b['start']:02d}-{(b['start'] + 6) % 24:02d} UTC hold "
+                         f"{b['share']:.0%} of their posts; answered {a_in}/{n_in} = {a_in / max(n_in, 1):.1%} of the "
+                         f"test questions asked then, {a_out}/{n_out} = {a_out / max(n_out, 1):.1%} of the others")
     sites = [k for k in next(iter(report["variants"]))["test"]]
     lines += [
         "",
