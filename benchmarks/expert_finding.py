@@ -139,6 +139,13 @@ def eval_questions(con, start: datetime, end: datetime) -> list[EvalQuestion]:
     ]
 
 
+def graph_as_of(q: EvalQuestion) -> datetime:
+    """When to build the person graph for a question: the end of the day before it. Dumps date accept and
+    favourite votes by day only, so a graph "as of the question's time" would hold the asker accepting an answer
+    to this very question later that day (a tie that leaks the answer), as appreciation would."""
+    return datetime(q.created.year, q.created.month, q.created.day) - timedelta(microseconds=1)
+
+
 def as_question(q: EvalQuestion) -> Question:
     day = datetime(q.created.year, q.created.month, q.created.day)
     return Question(text=f"{q.title} {q.title} {q.text}", tags=q.tags, id=q.id, asked_at=q.created,
@@ -202,14 +209,14 @@ def model_orders(finder: ExpertFinder, questions: list[EvalQuestion]) -> list[li
 
 def personalised_orders(finder: ExpertFinder, questions: list[EvalQuestion], con, head: int = 50) -> list[list[str]]:
     """The product's ranking personalised for each asker, as `find_experts(..., personalise_for=asker)` does: the
-    top `head` experts re-ranked by `personalise` over the person graph as of the question (closeness bonus by
-    hops, trusted paths first), then everyone else in the product's order."""
+    top `head` experts re-ranked by `personalise` over the person graph as of the day before the question
+    (`graph_as_of`; closeness bonus by hops, trusted paths first), then everyone else in the product's order."""
     base = model_orders(finder, questions)
     found = finder.find([as_question(q) for q in questions], top=head, explain=False)
     out = []
     for q, experts, order in zip(questions, found, base, strict=True):
         if q.asker:
-            graph = build_graph(con, as_of=q.created - timedelta(microseconds=1))
+            graph = build_graph(con, as_of=graph_as_of(q))
             experts = personalise(experts, graph, q.asker)
         first = [e.person for e in experts]
         taken = set(first)

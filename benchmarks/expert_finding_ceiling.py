@@ -156,7 +156,8 @@ def availability_and_affinity(index: KnowledgeIndex, questions: list[ef.EvalQues
     - `dow`: the same for the question's day of the week (1 of 7);
     - `since_h`: hours since the person's last post (any kind);
     - `asker`: replies (answers, comments) between the person and the asker, either way;
-    - `hops`: distance from the asker in the product's person graph as of the question (0 = farther than 3);
+    - `hops`: distance from the asker in the product's person graph as of the day before the question (0 = farther
+      than 3);
     - `tag_rank`: rank in the "most active in tags" baseline (for rank fusion).
     """
     c = index.corpus.contributions
@@ -222,10 +223,11 @@ def busy_hours(index: KnowledgeIndex, questions: list[ef.EvalQuestion], cutoff: 
 
 
 def asker_hops(con, questions: list[ef.EvalQuestion]) -> list[dict[str, int]]:
-    """Each asker's hop distance (up to 3) to everyone in the product's person graph as of their question."""
+    """Each asker's hop distance (up to 3) to everyone in the product's person graph as of the day before their
+    question."""
     out = []
     for q in questions:
-        graph = build_graph(con, as_of=q.created - timedelta(microseconds=1))
+        graph = build_graph(con, as_of=ef.graph_as_of(q))  # votes are dated by day: see ef.graph_as_of
         out.append(graph.distances_from(q.asker, cutoff=3) if q.asker else {})
     return out
 
@@ -636,6 +638,16 @@ def study(data: dict[str, dict[str, Split]]) -> dict:
         return lambda f: design(f, MIXTURE) @ fitted[name]
     oracle_mixture.per_site = True  # type: ignore[attr-defined]
     add("ORACLE: the mixture fitted on each site's test questions", "in-sample", oracle_mixture, None)
+
+    wider = MIXTURE + [n for n in ASCENT_SIGNALS if n != "product"]
+    fitted_wide = {name: fit_mixture([(s.feats, s.questions, s.persons)], wider, "any", 0.001)
+                   for name, s in ((n, sp["test"]) for n, sp in data.items())}
+
+    def oracle_wide(name: str) -> Scorer:
+        return lambda f: design(f, wider) @ fitted_wide[name]
+    oracle_wide.per_site = True  # type: ignore[attr-defined]
+    add("ORACLE: the same with the availability and asker signals added, fitted on each site's test questions",
+        "in-sample", oracle_wide, None)
 
     future = {}
     for name, splits in data.items():
