@@ -148,13 +148,15 @@ class Loader:
                     con.unregister(name)
         return counts
 
-    def load_staged(self, staged: Staged) -> LoadCounts | None:
+    def load_staged(self, staged: Staged, run_stage: bool = True) -> LoadCounts | None:
         """Load rows the store reads itself; None (nothing written) when the input needs the
-        source's ordinary path (`staged.fallback`)."""
+        source's ordinary path (`staged.fallback`). `run_stage=False`: the caller already ran
+        `staged.stage` on this connection (benchmarks time the two halves apart)."""
         con = self.con
         try:
             try:
-                con.execute(staged.stage)
+                if run_stage:
+                    con.execute(staged.stage)
             except duckdb.Error:
                 # DuckDB's reader refused the input as a whole (malformed JSON, invalid UTF-8, a
                 # truncated gzip, ...): the ordinary path finds, quarantines or reports each problem.
