@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -42,3 +43,16 @@ def browser() -> Iterator[object]:
         b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         yield b
         b.close()
+
+
+@pytest.fixture(scope="module")
+def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A local Spark session (two cores) for the module; skipped without the `[spark]` extra."""
+    pytest.importorskip("pyspark")
+    from resonance.metrics.engine import spark_session
+
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    session = spark_session("local[2]", warehouse=str(tmp_path_factory.mktemp("spark-warehouse")))
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()

@@ -3,50 +3,14 @@ PageRank agrees with igraph, and the whole pipeline gives the same tables on Spa
 
 from __future__ import annotations
 
-import math
-import os
-
 import pytest
 
 from conftest import rows
+from metric_tables import differences, snapshot
 from metrics_synth import build_company
 from resonance.metrics.pipeline import run_pipeline
 from resonance.metrics.rules import load_rules
 from resonance.store import open_store
-
-TABLES = {
-    "person_metrics": "period, person_id, metric",
-    "person_breakdown": "period, person_id, metric, kind",
-    "person_percentiles": "period, person_id, metric, peer_group",
-    "person_persona": "period, person_id",
-    "item_value": "period, item_id",
-    "person_network": "period, person_id",
-    "person_reach": "period, person_id, dimension, name",
-    "person_ties": "period, person_id, partner_id",
-    "reaction_pairs": "period, reactor_id, author_id",
-    "metric_reactions": "event_id",
-    "metric_contributions": "event_id",
-}
-
-
-def snapshot(store) -> dict[str, list[tuple]]:
-    return {t: rows(store, f"SELECT * FROM {t} ORDER BY {k}") for t, k in TABLES.items()}
-
-
-def differences(a: dict[str, list[tuple]], b: dict[str, list[tuple]], tol: float = 1.5e-6) -> list[str]:
-    out = []
-    for table in TABLES:
-        if len(a[table]) != len(b[table]):
-            out.append(f"{table}: {len(a[table])} rows vs {len(b[table])}")
-            continue
-        for x, y in zip(a[table], b[table], strict=True):
-            same = all(
-                math.isclose(u, v, abs_tol=tol) if isinstance(u, float) and isinstance(v, float) else u == v
-                for u, v in zip(x, y, strict=True)
-            )
-            if not same:
-                out.append(f"{table}: {x} != {y}")
-    return out
 
 
 def reaction_of(store, period: str) -> dict[str, float]:
@@ -92,26 +56,14 @@ def test_planted_ring_is_damped(tmp_path):
 def test_join_based_pagerank_agrees_with_igraph(store):
     build_company(store.con, n_people=50, n_events=2500, days=60, seed=4)
     run_pipeline(store.con, periods=["month"])
-    with_igraph = snapshot(store)
+    with_igraph = snapshot(store.con)
     rules = load_rules()
     rules["eminence"].update(pagerank="ibis", tolerance=1e-12)
     run_pipeline(store.con, periods=["month"], rules=rules)
-    with_ibis = snapshot(store)
+    with_ibis = snapshot(store.con)
     eminence = {r[:2]: r[3] for r in with_ibis["person_metrics"] if r[2] == "eminence"}
     assert len(eminence) > 50
     assert differences(with_igraph, with_ibis, tol=1e-5) == []
-
-
-@pytest.fixture(scope="module")
-def spark(tmp_path_factory):
-    pytest.importorskip("pyspark")
-    from resonance.metrics.engine import spark_session
-
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    session = spark_session("local[2]", warehouse=str(tmp_path_factory.mktemp("spark-warehouse")))
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
 
 
 @pytest.mark.slow
@@ -121,9 +73,9 @@ def test_spark_gives_the_same_tables_as_duckdb(store, spark):
     build_company(store.con, n_people=30, n_events=1500, days=45, seed=2)
     periods = ["month", "r90"]
     run_pipeline(store.con, periods=periods)
-    on_duckdb = snapshot(store)
+    on_duckdb = snapshot(store.con)
     summary = run_pipeline(store.con, engine="spark", periods=periods, spark_session=spark)
-    on_spark = snapshot(store)
+    on_spark = snapshot(store.con)
     print("spark compute", summary["total_seconds"], "s:", summary["seconds"])
     assert summary["engine"] == "spark" and summary["periods"] == 4
     assert sum(len(v) for v in on_duckdb.values()) > 1000

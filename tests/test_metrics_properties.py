@@ -9,7 +9,6 @@ Each example runs the whole pipeline on real DuckDB stores.
 
 from __future__ import annotations
 
-import math
 import random
 import tempfile
 from datetime import datetime, timedelta
@@ -19,6 +18,7 @@ import pyarrow as pa
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from metric_tables import PERIOD_TABLES, differences, snapshot
 from metrics_synth import load
 from resonance.metrics.pipeline import run_pipeline
 from resonance.metrics.rules import load_rules
@@ -27,17 +27,6 @@ from resonance.store.loader import Batch
 
 START = datetime(2026, 2, 1)
 DEPARTMENTS = ["Eng", "Sales", "Ops"]
-TABLES = {
-    "person_metrics": "period, person_id, metric",
-    "person_breakdown": "period, person_id, metric, kind",
-    "person_percentiles": "period, person_id, metric, peer_group",
-    "person_persona": "period, person_id",
-    "item_value": "period, item_id",
-    "person_network": "period, person_id",
-    "person_reach": "period, person_id, dimension, name",
-    "person_ties": "period, person_id, partner_id",
-    "reaction_pairs": "period, reactor_id, author_id",
-}
 ITEM_VERBS = ["Like", "Announce", "Add", "View", "Vote", "Accept", "Reply", "Tag", "Update"]
 PERSON_VERBS = ["Kudos", "Follow", "Mention"]
 
@@ -89,18 +78,7 @@ def _compute(batches: list[Batch], rules: dict | None = None) -> dict[str, list[
         for b in batches:
             load(store.con, b)
         run_pipeline(store.con, periods=["month"], rules=rules)
-        return {t: store.con.execute(f"SELECT * FROM {t} ORDER BY {k}").fetchall() for t, k in TABLES.items()}
-
-
-def _same(a: dict[str, list[tuple]], b: dict[str, list[tuple]]) -> None:
-    for table in TABLES:
-        assert len(a[table]) == len(b[table]), table
-        for x, y in zip(a[table], b[table], strict=True):
-            for u, v in zip(x, y, strict=True):
-                if isinstance(u, float) and isinstance(v, float):
-                    assert math.isclose(u, v, rel_tol=1e-9, abs_tol=1e-6), (table, x, y)
-                else:
-                    assert u == v, (table, x, y)
+        return snapshot(store.con, PERIOD_TABLES)
 
 
 SETTINGS = settings(max_examples=6, deadline=None, derandomize=True,
@@ -130,7 +108,7 @@ def test_order_reingest_and_self_reactions_change_nothing(company, rnd: random.R
         _batch(people, departments, items, shuffled[half:]),
         _batch(people, departments, items, shuffled),  # re-ingest: everything again
     ]
-    _same(reference, _compute(batches))
+    assert differences(reference, _compute(batches), tol=1e-6) == []
 
 
 @SETTINGS

@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from datetime import datetime
@@ -18,11 +17,11 @@ import duckdb
 import pytest
 
 from conftest import rows
+from metric_tables import differences, snapshot
 from metrics_synth import build_company
 from resonance.metrics.lake import export_events, exported_days, lake_summary
 from resonance.metrics.pipeline import run_pipeline
 from resonance.store import open_store
-from test_metrics_engines import differences, snapshot
 
 AS_OF = datetime(2026, 12, 31)
 
@@ -108,18 +107,6 @@ def test_export_is_incremental_idempotent_and_per_day(tmp_path):
         assert lake_counts(lake) == day_counts(store)
 
 
-@pytest.fixture(scope="module")
-def spark(tmp_path_factory):
-    pytest.importorskip("pyspark")
-    from resonance.metrics.engine import spark_session
-
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    session = spark_session("local[2]", warehouse=str(tmp_path_factory.mktemp("spark-warehouse")))
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
-
-
 def changed_votes(store) -> None:
     """Named helpfulness votes changed over time (only the latest counts; a withdrawn one none),
     so the lake's Spark SQL twin of the store's input query is exercised."""
@@ -144,7 +131,7 @@ def test_spark_from_the_lake_gives_the_same_tables_as_duckdb(store, spark, tmp_p
     changed_votes(store)
     periods = ["month", "r90"]
     run_pipeline(store.con, periods=periods, as_of=AS_OF)
-    on_duckdb = snapshot(store)
+    on_duckdb = snapshot(store.con)
     assert sum(len(v) for v in on_duckdb.values()) > 1000
 
     # A URI lake (written through Spark, as hdfs:// or s3a:// would be), computed into the store.
@@ -156,7 +143,7 @@ def test_spark_from_the_lake_gives_the_same_tables_as_duckdb(store, spark, tmp_p
                            events_parquet=uri)
     print("spark from the lake", summary["total_seconds"], "s:", summary["seconds"])
     assert summary["engine"] == "spark" and summary["periods"] == 4
-    assert differences(on_duckdb, snapshot(store)) == []
+    assert differences(on_duckdb, snapshot(store.con)) == []
 
     # A folder lake (written by DuckDB), computed to Parquet with no store, loaded into a fresh store.
     export_events(store.con, tmp_path / "lake")
@@ -168,7 +155,7 @@ def test_spark_from_the_lake_gives_the_same_tables_as_duckdb(store, spark, tmp_p
     with open_store(tmp_path / "imported.duckdb") as fresh:
         loaded = import_metrics(fresh.con, out)
         assert loaded["periods"] == 4
-        assert differences(on_duckdb, snapshot(fresh)) == []
+        assert differences(on_duckdb, snapshot(fresh.con)) == []
         reasons = rows(fresh, "SELECT count(*) FROM person_persona WHERE reason IS NULL OR rule IS NULL")[0][0]
         assert reasons == 0
         assert rows(fresh, "SELECT reason, rule FROM person_persona ORDER BY ALL") == rows(

@@ -17,7 +17,7 @@ from resonance.kudos.insights import where_you_shine
 from resonance.privacy.consent import is_opted_out
 from resonance.privacy.guard import Principal, require_individual_access
 from resonance.web import dashboard as dash
-from resonance.web.cache import cached
+from resonance.web.cache import cached, cached_response
 from resonance.web.deps import current_principal, get_con, require_principal
 from resonance.web.sanitize import plain_text, safe_html
 from resonance.web.schemas import (
@@ -140,6 +140,14 @@ def dashboard_page(
     peer_group: PeerGroup = "company",
 ) -> Response:
     _, person_id = me(request, con, "dashboard")
+    # A repeat view is served from memory until a kudos, vote, compute, ingest, merge or consent change.
+    return cached_response(request, con, "activity",
+                           lambda: _dashboard_page(request, con, person_id, period, peer_group))
+
+
+def _dashboard_page(
+    request: Request, con: duckdb.DuckDBPyConnection, person_id: str, period: str | None, peer_group: str
+) -> Response:
     period, periods = resolve_period(con, period)
     view = metrics_view(con, person_id, period, peer_group)
     return render(
@@ -152,7 +160,7 @@ def dashboard_page(
             "period": period,
             "peer_group": peer_group,
             "peer_groups": dash.PEER_GROUP_LABELS,
-        "period_types": dash.PERIOD_TYPES,
+            "period_types": dash.PERIOD_TYPES,
             "view": view,
             "kudos": dash.kudos_received(con, person_id, 1, 4),
             "kudos_summary": dash.kudos_summary(con, person_id),
@@ -185,6 +193,13 @@ def evidence_page(
     page: PageNo = 1,
 ) -> Response:
     _, person_id = me(request, con, "evidence")
+    return cached_response(request, con, "metrics",
+                           lambda: _evidence_page(request, con, person_id, metric, period, page))
+
+
+def _evidence_page(
+    request: Request, con: duckdb.DuckDBPyConnection, person_id: str, metric: str, period: str | None, page: int
+) -> Response:
     period, _ = resolve_period(con, period)
     computed = True
     try:
@@ -229,14 +244,14 @@ def item_page(request: Request, con: Con, id: Annotated[str, Query(max_length=20
 @router.get("/me/kudos", include_in_schema=False)
 def kudos_page(request: Request, con: Con, page: PageNo = 1) -> Response:
     _, person_id = me(request, con, "kudos")
-    return render(
+    return cached_response(request, con, "activity", lambda: render(
         request,
         "me/kudos.html",
         {
             "kudos": dash.kudos_received(con, person_id, page, 20),
             "summary": dash.kudos_summary(con, person_id),
         },
-    )
+    ))
 
 
 # --- API --------------------------------------------------------------------------
@@ -247,6 +262,10 @@ def api_me(request: Request, con: Con, principal: Principal = Depends(require_pr
     if principal.role == "admin" or not principal.person_id:
         return MeOut(account=account, person=None, opted_out=False, links={"admin": "/api/admin/sources"})
     _, person_id = me(request, con, "profile")
+    return cached_response(request, con, "metrics", lambda: _api_me(con, account, person_id))  # type: ignore[return-value]
+
+
+def _api_me(con: duckdb.DuckDBPyConnection, account: AccountOut, person_id: str) -> MeOut:
     record = person_record(con, person_id)
     return MeOut(
         account=account,
@@ -264,12 +283,12 @@ def api_me(request: Request, con: Con, principal: Principal = Depends(require_pr
 
 
 @router.get("/api/me/periods", tags=["me"])
-def api_periods(con: Con, _: Principal = Depends(require_principal)) -> list[PeriodOut]:
+def api_periods(request: Request, con: Con, _: Principal = Depends(require_principal)) -> list[PeriodOut]:
     """Periods with computed figures, newest first."""
-    return [
+    return cached_response(request, con, "metrics", lambda: [  # type: ignore[return-value]
         PeriodOut(**{k: (str(v) if v is not None else None) for k, v in p.items()})
         for p in dash.available_periods(con)
-    ]
+    ])
 
 
 @router.get("/api/me/metrics", tags=["me"])
@@ -282,6 +301,12 @@ def api_metrics(
     """Your five metrics with percentiles among peers, 12-period trends and breakdowns; persona,
     top items by knowledge value and reach by department and location."""
     _, person_id = me(request, con, "dashboard")
+    return cached_response(  # type: ignore[return-value]
+        request, con, "metrics", lambda: _api_metrics(con, person_id, period, peer_group)
+    )
+
+
+def _api_metrics(con: duckdb.DuckDBPyConnection, person_id: str, period: str | None, peer_group: str) -> MetricsOut:
     period, _ = resolve_period(con, period)
     view = metrics_view(con, person_id, period, peer_group)
     opted_out = is_opted_out(con, person_id)
@@ -344,6 +369,14 @@ def api_evidence(
 ) -> EvidencePage:
     """The items and events behind one of your figures, paged."""
     _, person_id = me(request, con, "evidence")
+    return cached_response(  # type: ignore[return-value]
+        request, con, "metrics", lambda: _api_evidence(con, person_id, metric, period, page, page_size)
+    )
+
+
+def _api_evidence(
+    con: duckdb.DuckDBPyConnection, person_id: str, metric: str, period: str | None, page: int, page_size: int
+) -> EvidencePage:
     period, _ = resolve_period(con, period)
     try:
         ev = dash.person_evidence(con, person_id, metric, period, page, page_size)
@@ -389,10 +422,14 @@ def api_item(request: Request, con: Con, item_id: Annotated[str, Query(max_lengt
 def api_kudos(request: Request, con: Con, page: PageNo = 1, page_size: PageSize = 50) -> Page[KudosOut]:
     """Kudos you received, newest first, with who gave them and their business context."""
     _, person_id = me(request, con, "kudos")
-    kudos = dash.kudos_received(con, person_id, page, page_size)
-    return Page[KudosOut](
-        items=[KudosOut(**k) for k in kudos["items"]], total=kudos["total"], page=page, page_size=page_size
-    )
+
+    def build() -> Page[KudosOut]:
+        kudos = dash.kudos_received(con, person_id, page, page_size)
+        return Page[KudosOut](
+            items=[KudosOut(**k) for k in kudos["items"]], total=kudos["total"], page=page, page_size=page_size
+        )
+
+    return cached_response(request, con, "activity", build)  # type: ignore[return-value]
 
 
 # --- helpers ----------------------------------------------------------------------
