@@ -185,3 +185,23 @@ def test_a_consent_change_and_a_finished_compute_show_on_the_next_request(server
     now = ada.get(path).json()
     assert now["period"]["label"] == label and now["metrics"]["activity"]["value"] > before
     assert ada.get(path).json() == now
+
+
+def test_the_evidence_behind_the_dashboard_is_read_ahead_for_its_person_only(server: Server):
+    from resonance.web.cache import READS
+    from resonance.web.prefetch import PREFETCH
+
+    ada, liam = server.session("ada"), server.session("liam")
+    READS.clear()
+    RESPONSES.clear()
+    page = _get(ada, "/me?peer_group=department").text
+    label = re.search(r"/me/evidence\?metric=activity&amp;period=([^\"&]+)", page).group(1)
+    assert PREFETCH.wait(30)
+    for metric in ("activity", "reaction", "eminence", "network", "knowledge_value"):
+        path = f"/api/me/evidence?metric={metric}&page_size=20&period={label}"
+        misses = READS.misses
+        _get(ada, path)
+        assert READS.misses == misses, f"{metric}: the evidence was read ahead"
+        # What was read ahead for Ada is hers: Liam's same request reads his own.
+        _get(liam, path)
+        assert READS.misses == misses + 1, metric

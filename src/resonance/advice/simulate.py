@@ -71,10 +71,11 @@ def simulate(
         ),
         me AS (SELECT coalesce((SELECT value FROM person_metrics WHERE period = ? AND metric = ?
                                 AND person_id = ?), 0)::DOUBLE AS value)
-        SELECT (SELECT count(*) FROM v), me.value,
-               (SELECT count(*) FROM v WHERE person_id <> ? AND value < me.value),
-               (SELECT count(*) FROM v WHERE person_id <> ? AND value < me.value + ?)
-        FROM me
+        -- One pass over the peers' values (three sub-queries over v scanned them three times).
+        SELECT count(v.person_id), any_value(me.value),
+               count(v.person_id) FILTER (WHERE v.person_id <> ? AND v.value < me.value),
+               count(v.person_id) FILTER (WHERE v.person_id <> ? AND v.value < me.value + ?)
+        FROM me LEFT JOIN v ON true
         """,
         [*params, period, metric, period, metric, person_id, person_id, person_id, float(delta)],
     ).fetchall()[0]

@@ -19,6 +19,7 @@ from resonance.privacy.guard import Principal, require_individual_access
 from resonance.web import dashboard as dash
 from resonance.web.cache import cached, cached_response
 from resonance.web.deps import current_principal, get_con, require_principal
+from resonance.web.prefetch import evidence_of_the_view
 from resonance.web.sanitize import plain_text, safe_html
 from resonance.web.schemas import (
     AccountOut,
@@ -150,6 +151,8 @@ def _dashboard_page(
 ) -> Response:
     period, periods = resolve_period(con, period)
     view = metrics_view(con, person_id, period, peer_group)
+    if view.get("computed"):  # the evidence behind each figure is one click away: read it ahead
+        evidence_of_the_view(request.app.state.store, person_id, period)
     return render(
         request,
         "me/dashboard.html",
