@@ -1,8 +1,8 @@
 """Reading ahead what a dashboard view is likely to be followed by, in one background thread.
 
 Each figure on the dashboard links to its evidence (the events and items behind it), and the first
-click on one costs 10 to 40 ms of queries. When a dashboard is built (not when it is served from the
-response cache), the evidence of its five figures for the period shown is read into the read cache
+click on one costs 10 to 40 ms of queries. When the dashboard as it opens (no period asked for) is built
+(not when it is served from the response cache), the evidence of its five figures is read into the read cache
 (resonance.web.cache) by a single background thread, so that the click finds it there. Nothing is
 written and nothing is shown to anyone: the read cache keys values by person, so a prefetched value
 reaches only that person's own requests, which pass the privacy guard (and write the access log) as
