@@ -18,7 +18,8 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Hashable, MutableMapping
+from collections.abc import Awaitable, Callable, Hashable, Iterator, MutableMapping
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -114,6 +115,17 @@ def request_memo(key: Hashable, compute: Callable[[], T]) -> T:
     if key not in memo:
         memo[key] = compute()
     return memo[key]
+
+
+@contextmanager
+def one_version(store: Any) -> Iterator[None]:
+    """Within the block, cached reads use one store version and `store`'s path, as within a GET request
+    (for background reads on behalf of a request: web/prefetch.py)."""
+    token = _REQUEST.set({"store_path": str(store.path)})
+    try:
+        yield
+    finally:
+        _REQUEST.reset(token)
 
 
 class OneVersionPerRequest:

@@ -20,6 +20,7 @@ from collections.abc import Callable
 import duckdb
 
 from resonance.store import Store
+from resonance.web.cache import one_version
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,8 @@ class Prefetcher:
             try:
                 cur = store.cursor()
                 try:
-                    read(cur)
+                    with one_version(store):  # the same cache keys as the person's own requests
+                        read(cur)
                 finally:
                     cur.close()
                 self.done += 1
