@@ -120,3 +120,23 @@ def test_a_file_with_any_problem_goes_the_ordinary_way(tmp_path, monkeypatch, pr
         assert fast["tables"]["quarantine"] == []
     else:
         assert [q[2] for q in fast["tables"]["quarantine"]] == [5]  # source, file, line, ...
+
+
+def test_strings_that_look_like_json_do_not_stop_the_ingest(tmp_path, monkeypatch):
+    # json_transform gives an object's JSON text, but a string's value as is: a string starting with a
+    # brace or bracket used to be parsed as JSON and stopped the whole ingest on both paths.
+    lines = [
+        GOOD % 1,
+        GOOD.replace('"mailto:a@b.example"', '"{mailto:a@b.example"') % 2,  # no identity: missing actor
+        (GOOD % 3)[:-1] + ',"to":"[not json","cc":["{x","mailto:C@b.example"],"context":"{ctx"}',
+        (GOOD % 4).replace('"type":"Like"', '"type":"[Like"'),  # an unknown verb
+    ]
+    path = tmp_path / "input.ndjson"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    fast, ordinary = _both_ways(tmp_path, [path], monkeypatch)
+    assert fast["tables"] == ordinary["tables"]
+    assert fast["reports"] == ordinary["reports"]
+    assert fast["reports"][0]["reasons"] == {"missing actor": 1, "unknown verb [Like": 1}
+    events = {e[1]: e for e in fast["tables"]["events"]}
+    assert sorted(events) == ["urn:x:1", "urn:x:3"]
+    assert events["urn:x:3"][8] == ["email:c@b.example"]  # recipients

@@ -185,6 +185,11 @@ class Loader:
                     self._insert_items(f"({staged.items})", counts)
                 self._insert_checked_events(f"({staged.events})", rows, staged.identities, counts)
                 con.execute("COMMIT")
+            except duckdb.ConstraintException:
+                # A row `problems` should have caught (a source's bug): nothing is written, and the
+                # ordinary path quarantines whatever it is.
+                con.execute("ROLLBACK")
+                return None
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
