@@ -94,19 +94,12 @@ def _json_array(expr: str) -> str:
     return f"(starts_with({expr}, '[') AND json_valid({expr}))"
 
 
-def _trim_sql(expr: str) -> str:
-    """trim(expr), skipped when the first and last characters are printable ASCII (trim would keep them):
-    trim is the dearest part of an identity key and almost never changes anything."""
-    return f"""CASE WHEN ascii({expr}) BETWEEN 33 AND 126 AND ascii(right({expr}, 1)) BETWEEN 33 AND 126
-                  THEN {expr} ELSE trim({expr}) END"""
-
-
 def _identity_sql(expr: str) -> str:
     """An IRI -> identity key: mailto: and bare addresses become email:..."""
     return f"""CASE
         WHEN {expr} IS NULL OR {expr} = '' OR starts_with({expr}, '{{') OR starts_with({expr}, '[')
              OR length({expr}) > 2048 THEN NULL  -- an array or a monster is no identity
-        WHEN {expr} ILIKE 'mailto:%' THEN 'email:' || lower({_trim_sql(f"substr({expr}, 8)")})
+        WHEN {expr} ILIKE 'mailto:%' THEN 'email:' || lower(trim(substr({expr}, 8)))
         WHEN {expr} SIMILAR TO '[^:/ ]+@[^:/ ]+\\.[^:/ ]+' THEN 'email:' || lower(trim({expr}))
         ELSE {expr} END"""
 
