@@ -70,3 +70,52 @@ def test_the_store_version_is_read_once_per_get_request_only():
     seen.clear()
     asyncio.run(middleware({"type": "http", "method": "POST"}, None, None))
     assert seen == [0, -1], "a write request reads afresh every time"
+
+
+def test_a_response_marked_not_to_be_kept_is_built_again(store):
+    """The knowledge panels mark a page built while their index is being prepared: the next view must
+    build it again (and then keep it)."""
+    from starlette.requests import Request
+    from starlette.responses import Response
+
+    from resonance.privacy.guard import Principal
+    from resonance.web.cache import RESPONSES, cached_response, dont_cache_response
+
+    ensure_metric_tables(store.con)
+    ensure_privacy_schema(store.con)
+    built: list[int] = []
+
+    def build() -> Response:
+        built.append(1)
+        if len(built) == 1:
+            dont_cache_response()  # still preparing
+        return Response(f"view {len(built)}".encode(), media_type="text/plain")
+
+    bodies: list[bytes] = []
+
+    async def app(scope, receive, send):
+        bodies.append(bytes(cached_response(Request(scope), store.con, "activity", build).body))
+
+    principal = Principal(7, "someone", "employee", "hr:X")
+    for _ in range(3):
+        scope = {"type": "http", "method": "GET", "path": "/me", "query_string": b"", "headers": [],
+                 "state": {"principal": principal, "session": None}}
+        asyncio.run(OneVersionPerRequest(app)(scope, None, None))
+    assert bodies == [b"view 1", b"view 2", b"view 2"]
+    RESPONSES.clear()
+
+
+def test_a_finished_ingest_changes_the_figures_scope(store):
+    """An ingest rebuilds `people` in place (same row count): a changed department must show after it."""
+    con = store.con
+    ensure_metric_tables(con)
+    ensure_privacy_schema(con)
+    cache = ReadCache()
+    calls, compute = _counting()
+    assert cache.get(con, "person", compute, "metrics") == 1
+    con.execute("""INSERT INTO ingest_runs (ingest_id, kind, started_at, status)
+                   VALUES (nextval('ingest_run_seq'), 'directory', now()::TIMESTAMP, 'running')""")
+    assert cache.get(con, "person", compute, "metrics") == 1, "a running ingest changes nothing yet"
+    con.execute("UPDATE ingest_runs SET finished_at = now()::TIMESTAMP, status = 'done'")
+    assert cache.get(con, "person", compute, "metrics") == 2
+    assert cache.get(con, "person", compute, "metrics") == 2 and len(calls) == 2

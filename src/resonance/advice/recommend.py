@@ -25,7 +25,7 @@ from urllib.parse import urlencode
 
 import duckdb
 
-from resonance.advice.simulate import peers_of, simulate
+from resonance.advice.simulate import Simulator, peers_of
 from resonance.metrics.report import resolve_person
 from resonance.metrics.rules import load_rules
 from resonance.org.periods import default_period
@@ -84,11 +84,12 @@ def recommend(
         "expertise": [t.lower() for t in (topics or [])],
     }
     found: list[dict[str, Any]] = []
+    simulator = Simulator(con, pid, p.label, peers)  # each metric's peer values read once
     for make in (_answer_questions, _reply_commenters, _thank_helpers, _reshare_item, _reach_department):
         advice = make(con, ctx)
         if advice is None:
             continue
-        effects = [simulate(con, pid, p.label, m, d, peers) for m, d in advice.pop("deltas").items() if d > 0]
+        effects = [simulator.simulate(m, d) for m, d in advice.pop("deltas").items() if d > 0]
         if not effects:
             continue
         for e in effects:

@@ -12,6 +12,7 @@ fixed: only the person acts).
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,10 +72,11 @@ def simulate(
         ),
         me AS (SELECT coalesce((SELECT value FROM person_metrics WHERE period = ? AND metric = ?
                                 AND person_id = ?), 0)::DOUBLE AS value)
-        SELECT (SELECT count(*) FROM v), me.value,
-               (SELECT count(*) FROM v WHERE person_id <> ? AND value < me.value),
-               (SELECT count(*) FROM v WHERE person_id <> ? AND value < me.value + ?)
-        FROM me
+        -- One pass over the peers' values (three sub-queries over v scanned them three times).
+        SELECT count(v.person_id), any_value(me.value),
+               count(v.person_id) FILTER (WHERE v.person_id <> ? AND v.value < me.value),
+               count(v.person_id) FILTER (WHERE v.person_id <> ? AND v.value < me.value + ?)
+        FROM me LEFT JOIN v ON true
         """,
         [*params, period, metric, period, metric, person_id, person_id, person_id, float(delta)],
     ).fetchall()[0]
@@ -89,3 +91,49 @@ def simulate(
         "new_percentile": round(100.0 * below_new / others, 1) if n > 1 else 0.0,
         "peers": {"group": peers.group, "key": peers.key, "size": n, "phrase": peers.phrase()},
     }
+
+
+class Simulator:
+    """`simulate` for one person, period and peer group, many metrics and deltas: each metric's peer
+    values are read once (one query) and every delta is then a binary search, with the same result as
+    `simulate` (advice tries several changes per metric)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, person_id: str, period: str, peers: Peers) -> None:
+        self.con, self.person_id, self.period, self.peers = con, person_id, period, peers
+        self._metrics: dict[str, tuple[int, float, list[float]]] = {}
+
+    def _values(self, metric: str) -> tuple[int, float, list[float]]:
+        """(peers counted, the person's value, the other peers' values sorted)."""
+        if metric not in self._metrics:
+            where = "true" if self.peers.group == "company" else f"{self.peers.group} = ?"
+            params: list[Any] = [] if self.peers.group == "company" else [self.peers.key]
+            rows = self.con.execute(
+                f"""
+                WITH g AS (SELECT person_id FROM people WHERE NOT coalesce(is_external, false) AND {where})
+                SELECT g.person_id, coalesce(pm.value, 0)::DOUBLE FROM g
+                LEFT JOIN person_metrics pm ON pm.period = ? AND pm.metric = ? AND pm.person_id = g.person_id
+                """,
+                [*params, self.period, metric],
+            ).fetchall()
+            mine = self.con.execute(
+                "SELECT value::DOUBLE FROM person_metrics WHERE period = ? AND metric = ? AND person_id = ?",
+                [self.period, metric, self.person_id],
+            ).fetchall()
+            others = sorted(float(v) for pid, v in rows if pid != self.person_id)
+            self._metrics[metric] = (len(rows), float(mine[0][0]) if mine else 0.0, others)
+        return self._metrics[metric]
+
+    def simulate(self, metric: str, delta: float) -> dict[str, Any]:
+        """What `simulate(con, person_id, period, metric, delta, peers)` returns."""
+        n, value, others = self._values(metric)
+        below, below_new = bisect_left(others, value), bisect_left(others, value + float(delta))
+        peers = self.peers
+        return {
+            "metric": metric,
+            "value": round(value, 4),
+            "new_value": round(value + delta, 4),
+            "delta": round(delta, 4),
+            "percentile": round(100.0 * below / max(n - 1, 1), 1) if n > 1 else 0.0,
+            "new_percentile": round(100.0 * below_new / max(n - 1, 1), 1) if n > 1 else 0.0,
+            "peers": {"group": peers.group, "key": peers.key, "size": n, "phrase": peers.phrase()},
+        }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from typing import Annotated
 
 import typer
@@ -39,4 +40,10 @@ def run_server(settings: Settings, host: str, port: int) -> None:
     web = create_app(settings)
     web.state.serve_url = f"http://{host}:{port}"  # advertised in <db>.server.json
     console.print(f"Resonance on [bold]http://{host}:{port}[/]  (store {settings.db_path})")
-    uvicorn.run(web, host=host, port=port, log_level="warning")
+    # Everything imported and built so far lives as long as the server: out of the collector's sight,
+    # a full collection takes about 15 ms instead of 130 (it stops every request thread meanwhile).
+    gc.collect()
+    gc.freeze()
+    # Keep idle connections longer than clients do (httpx: 5 s, uvicorn's default too): a client must
+    # never send a request on a connection the server is closing at that moment.
+    uvicorn.run(web, host=host, port=port, log_level="warning", timeout_keep_alive=65)

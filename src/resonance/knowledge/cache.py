@@ -21,19 +21,23 @@ from resonance.knowledge.outcomes import deal_credit
 
 
 def data_version(con: duckdb.DuckDBPyConnection) -> tuple:
-    """Changes whenever an ingest runs or items or people change (counts are metadata reads in DuckDB), and
-    after `resonance forget`, which rewrites content in place without changing any count (the forget log's
-    row count, read from the catalog as the table may not exist).
+    """Changes whenever an ingest finishes or items or people change (counts are metadata reads in DuckDB),
+    and after `resonance forget`, which rewrites content in place without changing any count (the forget
+    log's row count). Taken from the web's store fingerprint (resonance.web.cache) when it can be read, which
+    holds the same four figures; else read here (the forget log from the catalog, as it may not exist).
 
     Not with every event: kudos and votes written through Resonance (one event each) would otherwise
     throw the index away on every write, and under a steady stream of writes the panels would never be
     ready (benchmarks/load.py); they count from the next ingest or merge. Read once per web GET request
     (a dashboard asks several times)."""
-    from resonance.web.cache import request_memo
+    from resonance.web.cache import INDEX, request_memo, store_version
 
+    fingerprint = store_version(con)  # the same four figures, already read for this request
+    if fingerprint is not None:
+        return tuple(fingerprint[INDEX[k]] for k in ("items", "identities", "ingest", "forget_log"))
     return request_memo("knowledge.data_version", lambda: tuple(con.execute(
         """SELECT (SELECT count(*) FROM items), (SELECT count(*) FROM identities),
-                  (SELECT max(ingest_id) FROM ingest_runs),
+                  (SELECT max(ingest_id) FILTER (WHERE finished_at IS NOT NULL) FROM ingest_runs),
                   (SELECT coalesce(sum(estimated_size), 0) FROM duckdb_tables()
                    WHERE database_name = current_database() AND table_name = 'forget_log')"""
     ).fetchall()[0]))

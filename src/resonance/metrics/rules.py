@@ -25,8 +25,23 @@ class RulesError(ValueError):
 
 def default_rules() -> dict[str, Any]:
     """The documented defaults."""
-    with DEFAULT_RULES_PATH.open("rb") as f:
-        return tomllib.load(f)
+    return _read_toml(DEFAULT_RULES_PATH)
+
+
+_PARSED: dict[str, tuple[tuple[int, int], dict[str, Any]]] = {}
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    """A fresh copy of the file's parsed TOML. The parse is kept while the file's size and modification
+    time stay the same: a dashboard view reads the rules several times, and parsing costs milliseconds."""
+    stat = path.stat()
+    stamp = (stat.st_mtime_ns, stat.st_size)
+    known = _PARSED.get(str(path))
+    if known is None or known[0] != stamp:
+        with path.open("rb") as f:
+            known = (stamp, tomllib.load(f))
+        _PARSED[str(path)] = known
+    return copy.deepcopy(known[1])  # callers may change their copy (overrides are merged into it)
 
 
 def load_rules(path: Path | str | None = None) -> dict[str, Any]:
@@ -42,8 +57,7 @@ def load_rules(path: Path | str | None = None) -> dict[str, Any]:
         return rules
     path = Path(path)
     try:
-        with path.open("rb") as f:
-            override = tomllib.load(f)
+        override = _read_toml(path)
     except FileNotFoundError as exc:
         raise RulesError(f"{path}: no such rules file") from exc
     except tomllib.TOMLDecodeError as exc:

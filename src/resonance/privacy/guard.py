@@ -17,7 +17,9 @@ fails closed in review, and a granted read is logged in the same call.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,13 +128,33 @@ def log_access(
     purpose: str,
     method: str = "GET",
 ) -> None:
-    """Append one row to the access log."""
+    """Append one row to the access log (durable when this returns: its own committed statement)."""
     con.execute(
         """INSERT INTO access_log (access_id, read_at, user_id, username, role, subject_person_id,
                                    endpoint, method, purpose)
            VALUES (nextval('access_log_seq'), now()::TIMESTAMP, ?, ?, ?, ?, ?, ?, ?)""",
         [principal.user_id, principal.username, principal.role, subject_person_id, endpoint, method, purpose],
     )
+    recorded = _RECORDED.get()
+    if recorded is not None:
+        recorded.append((subject_person_id, endpoint, purpose, method))
+
+
+_RECORDED: ContextVar[list[tuple[str, str, str, str]] | None] = ContextVar("resonance_access_reads", default=None)
+
+
+@contextmanager
+def recording_reads() -> Iterator[list[tuple[str, str, str, str]]]:
+    """Collect the access-log rows written inside the block as (subject, endpoint, purpose, method).
+
+    The web's response cache (resonance.web.cache) keeps them with a cached page and writes them again
+    each time it serves the page from memory, so that a cached read is logged exactly as a computed one."""
+    rows: list[tuple[str, str, str, str]] = []
+    token = _RECORDED.set(rows)
+    try:
+        yield rows
+    finally:
+        _RECORDED.reset(token)
 
 
 def access_history(con: duckdb.DuckDBPyConnection, person_id: str, limit: int = 100) -> list[dict[str, Any]]:

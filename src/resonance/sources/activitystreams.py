@@ -11,13 +11,21 @@ Mapping (docs/connectors.md has the full table):
 - `to`, `cc`, `bto`, `bcc`, `audience` -> recipients (Public collection left out).
 - `context` as an object with `meeting`, `account`, `opportunity`, `item` -> business context.
 
-NDJSON is parsed inside DuckDB (its vectorised JSON reader), block by block:
-throughput is that of DuckDB, memory is one block.
+Two paths, same results:
+- fast (plain or gzipped NDJSON up to FAST_PATH_MAX_BYTES): the batch is a `Staged` one; the store's
+  own connection parses the whole file with DuckDB's C++ `read_json` and maps it in one parallel
+  statement, then inserts events and items from that staged table (no Arrow, no Python per row).
+  It is taken only when the file needs nothing the ordinary path would quarantine or order by line;
+  otherwise the loader falls back to
+- ordinary: Arrow blocks of lines (about 64 MB), parsed with `json_transform` in a DuckDB of the
+  source's own, each bad line quarantined with its number and text; memory is one block.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from pathlib import Path
 
 import duckdb
@@ -26,7 +34,7 @@ import pyarrow as pa
 
 from resonance.model import AS2_OBJECT_KINDS, ITEM_KINDS, VERB_ALIASES, VERBS
 from resonance.sources.base import Source, SourceError, iter_line_blocks, open_binary
-from resonance.store.loader import Batch
+from resonance.store.loader import Batch, Staged
 
 SOURCE = "as2"
 PERSON_TYPES = ("Person", "Organization", "Group", "Service", "Application")
@@ -74,6 +82,18 @@ def _struct(keys: tuple[str, ...]) -> str:
     return "'{" + ", ".join(f'"{k}": "VARCHAR"' for k in keys) + "}'"
 
 
+def _json_object(expr: str) -> str:
+    """True when a VARCHAR read from JSON holds an object: json_transform gives an object's JSON text,
+    but a string's value as is, and a string may start with a brace too (parsing it would stop the
+    whole ingest)."""
+    return f"(starts_with({expr}, '{{') AND json_valid({expr}))"
+
+
+def _json_array(expr: str) -> str:
+    """True when a VARCHAR read from JSON holds an array (see _json_object)."""
+    return f"(starts_with({expr}, '[') AND json_valid({expr}))"
+
+
 def _identity_sql(expr: str) -> str:
     """An IRI -> identity key: mailto: and bare addresses become email:..."""
     return f"""CASE
@@ -84,16 +104,22 @@ def _identity_sql(expr: str) -> str:
         ELSE {expr} END"""
 
 
+PLAIN_STRING_ARRAY = """'\\["[^"\\\\]*"(,"[^"\\\\]*")*\\]'"""
+"""A compact JSON array of strings without escapes, the usual `to`/`cc`: its values are the text
+between `["`, `","` and `"]` (no JSON parse per element needed)."""
+
+
 def _id_list_sql(expr: str) -> str:
     """A JSON value that is an IRI, an object with id, or an array of those -> list of ids."""
     return f"""CASE
         WHEN {expr} IS NULL THEN []
-        WHEN starts_with({expr}, '[') THEN list_filter(list_transform(
+        WHEN regexp_full_match({expr}, {PLAIN_STRING_ARRAY}) THEN string_split({expr}[3:-3], '","')
+        WHEN {_json_array(expr)} THEN list_filter(list_transform(
                 CAST({expr} AS JSON)::JSON[],
                 lambda x: coalesce(json_extract_string(x, '$.id'),
                               CASE WHEN json_type(x) = 'VARCHAR' THEN json_extract_string(x, '$') END)),
              lambda x: x IS NOT NULL)
-        WHEN starts_with({expr}, '{{') THEN list_filter([json_extract_string({expr}, '$.id')], lambda x: x IS NOT NULL)
+        WHEN {_json_object(expr)} THEN list_filter([json_extract_string({expr}, '$.id')], lambda x: x IS NOT NULL)
         ELSE [{expr}] END"""
 
 
@@ -121,7 +147,38 @@ def _kind_map_sql() -> str:
 
 def _id_of(expr: str) -> str:
     """`x.id` when x is a JSON object, else x itself (an IRI, or the JSON text of anything else)."""
-    return f"coalesce(CASE WHEN starts_with({expr}, '{{') THEN json_extract_string({expr}, '$.id') END, {expr})"
+    return f"coalesce(CASE WHEN {_json_object(expr)} THEN json_extract_string({expr}, '$.id') END, {expr})"
+
+
+# The parts of the mapping both paths share (see TRANSFORM_SQL and FAST_STAGE_SQL): `j` holds the
+# top-level keys (a struct from json_transform, or read_json's columns under the alias j).
+_NESTED = f"""        CASE WHEN {_json_object("j.actor")}
+             THEN json_transform(j.actor, '{{"id": "VARCHAR", "name": "VARCHAR"}}') END AS a,
+        CASE WHEN {_json_object("j.object")} THEN json_transform(j.object, {_struct(OBJECT_KEYS)}) END AS o,
+        CASE WHEN {_json_object("j.context")} THEN json_transform(j.context, {_struct(CONTEXT_KEYS)}) END AS c
+"""
+_FIELDS = f"""        j.id AS id,
+        CASE WHEN {_json_array("j.type")} THEN json_extract_string(j.type, '$[0]') ELSE j.type END AS as2_type,
+        coalesce(a.id, j.actor) AS actor_iri,
+        a.name AS actor_name,
+        coalesce(o.id, CASE WHEN NOT {_json_object("j.object")} THEN j.object END) AS object_iri,
+        {_json_object("j.object")} AS object_embedded,
+        o.type AS object_type_as2,
+        o.name AS object_name,
+        coalesce(o.content, o.summary) AS object_text,
+        {_id_of("o.inReplyTo")} AS object_parent,
+        CASE WHEN NOT {_json_object("o.context")} THEN o.context END AS object_context,
+        o.published AS object_published,
+        {_id_of("o.attributedTo")} AS object_author,
+        o.url AS object_url,
+        o.tag AS object_tags,
+        coalesce(j.published, j.updated, o.published) AS time_text,
+        {_id_of("j.target")} AS target_iri,
+        j.to AS to_json, j.cc AS cc_json, j.bto AS bto_json, j.bcc AS bcc_json, j.audience AS audience_json,
+        j.context AS context_raw,
+        c.meeting AS ctx_meeting, c.account AS ctx_account, c.opportunity AS ctx_opportunity, c.item AS ctx_item,
+        coalesce(try_cast(j.value AS DOUBLE), try_cast(j.result AS DOUBLE)) AS value
+"""
 
 
 # One JSON parse per line (json_transform into a struct of the keys we map); embedded objects are
@@ -141,36 +198,11 @@ WITH top AS (
 ),
 nested AS (
     SELECT line, text, ok, top_type, j,
-        CASE WHEN starts_with(j.actor, '{{') THEN json_transform(j.actor, '{{"id": "VARCHAR", "name": "VARCHAR"}}')
-             END AS a,
-        CASE WHEN starts_with(j.object, '{{') THEN json_transform(j.object, {_struct(OBJECT_KEYS)}) END AS o,
-        CASE WHEN starts_with(j.context, '{{') THEN json_transform(j.context, {_struct(CONTEXT_KEYS)}) END AS c
-    FROM top
+{_NESTED}    FROM top
 ),
 fields AS (
     SELECT line, text, ok, top_type,
-        j.id AS id,
-        CASE WHEN starts_with(j.type, '[') THEN json_extract_string(j.type, '$[0]') ELSE j.type END AS as2_type,
-        coalesce(a.id, j.actor) AS actor_iri,
-        a.name AS actor_name,
-        coalesce(o.id, CASE WHEN NOT starts_with(j.object, '{{') THEN j.object END) AS object_iri,
-        starts_with(j.object, '{{') AS object_embedded,
-        o.type AS object_type_as2,
-        o.name AS object_name,
-        coalesce(o.content, o.summary) AS object_text,
-        {_id_of("o.inReplyTo")} AS object_parent,
-        CASE WHEN NOT starts_with(o.context, '{{') THEN o.context END AS object_context,
-        o.published AS object_published,
-        {_id_of("o.attributedTo")} AS object_author,
-        o.url AS object_url,
-        o.tag AS object_tags,
-        coalesce(j.published, j.updated, o.published) AS time_text,
-        {_id_of("j.target")} AS target_iri,
-        j.to AS to_json, j.cc AS cc_json, j.bto AS bto_json, j.bcc AS bcc_json, j.audience AS audience_json,
-        j.context AS context_raw,
-        c.meeting AS ctx_meeting, c.account AS ctx_account, c.opportunity AS ctx_opportunity, c.item AS ctx_item,
-        coalesce(try_cast(j.value AS DOUBLE), try_cast(j.result AS DOUBLE)) AS value
-    FROM nested
+{_FIELDS}    FROM nested
 )
 SELECT *,
     -- Everything a good record needs except being the first of its id (see REPEATED_SQL).
@@ -232,68 +264,225 @@ ORDER BY r.line
 
 GOOD = "valid AND copy_no = 1"
 
-EVENTS_SQL = f"""
-SELECT 'as2' AS source,
-    native_id AS native_id,
-    time, actor, verb,
+_EVENT_COLUMNS = f"""    time, actor, verb,
     CASE WHEN is_person THEN {_identity_sql("object_iri")}
          WHEN verb = 'Create' AND object_embedded THEN coalesce(object_iri, native_id || '#object')
          ELSE object_iri END AS object,
     CASE WHEN is_person THEN 'person' WHEN object_iri IS NOT NULL OR object_embedded THEN 'item' END AS object_type,
     CASE WHEN verb = 'Kudos' OR verb = 'Invite' THEN {_identity_sql("target_iri")} ELSE target_iri END AS target,
-    list_filter(list_transform(
+    CASE WHEN to_json IS NULL AND cc_json IS NULL AND bto_json IS NULL AND bcc_json IS NULL AND audience_json IS NULL
+         THEN []::VARCHAR[]  -- most activities: no list work at all
+         ELSE list_filter(list_transform(
         list_concat({_id_list_sql("to_json")}, {_id_list_sql("cc_json")}, {_id_list_sql("bto_json")},
                     {_id_list_sql("bcc_json")}, {_id_list_sql("audience_json")}),
         lambda x: CASE WHEN x IN {PUBLIC!r} THEN NULL ELSE {_identity_sql("x")} END),
-        lambda x: x IS NOT NULL) AS recipients,
-    value, ctx_meeting, ctx_account, ctx_opportunity, ctx_item,
+        lambda x: x IS NOT NULL) END AS recipients,
+    value, ctx_meeting, ctx_account, ctx_opportunity, ctx_item"""
+_IS_PERSON = f"""(object_type_as2 IN {PERSON_TYPES!r})
+                OR (verb IN {PERSON_VERBS!r} AND NOT object_embedded)"""
+_IS_ITEM = f"""verb = 'Create' AND object_embedded
+  AND coalesce(object_type_as2, '') NOT IN {PERSON_TYPES!r}"""
+
+EVENTS_SQL = f"""
+SELECT 'as2' AS source,
+    native_id AS native_id,
+{_EVENT_COLUMNS},
     NULL::VARCHAR AS extra,
     ? AS file, line, NULL::VARCHAR AS raw  -- good records need no raw copy
-FROM (SELECT *, (object_type_as2 IN {PERSON_TYPES!r})
-                OR (verb IN {PERSON_VERBS!r} AND NOT object_embedded) AS is_person
+FROM (SELECT *, {_IS_PERSON} AS is_person
       FROM {{parsed}} p WHERE {GOOD})
 """
 
-ITEMS_SQL = f"""
-SELECT coalesce(object_iri, native_id || '#object') AS item_id,
-    'as2' AS source,
-    coalesce(object_iri, native_id || '#object') AS native_id,
-    coalesce({_kind_map_sql()}[object_type_as2],
+_ITEM_COLUMNS = f"""    coalesce({_kind_map_sql()}[object_type_as2],
              CASE WHEN lower(object_type_as2) IN {tuple(sorted(ITEM_KINDS))!r} THEN lower(object_type_as2) END,
              CASE WHEN object_parent IS NOT NULL THEN 'comment' ELSE 'post' END) AS kind,
     coalesce({_identity_sql("object_author")}, actor) AS author,
     object_parent AS parent_id,
-    coalesce(object_context, CASE WHEN NOT starts_with(context_raw, '{{') THEN context_raw END,
+    coalesce(object_context, CASE WHEN NOT {_json_object("context_raw")} THEN context_raw END,
              target_iri) AS container,
     object_name AS title,
     object_text AS text,
     CASE WHEN object_tags IS NULL THEN []
-         WHEN starts_with(object_tags, '[') THEN list_filter(list_transform(
+         WHEN {_json_array("object_tags")} THEN list_filter(list_transform(
              CAST(object_tags AS JSON)::JSON[],
              lambda x: ltrim(coalesce(json_extract_string(x, '$.name'),
                                  CASE WHEN json_type(x) = 'VARCHAR' THEN json_extract_string(x, '$') END), '#')),
              lambda x: x IS NOT NULL AND x <> '')
          ELSE [ltrim(object_tags, '#')] END AS tags,
     coalesce({_time_sql("object_published")}, time) AS created,
-    object_url AS url,
+    object_url AS url"""
+
+ITEMS_SQL = f"""
+SELECT coalesce(object_iri, native_id || '#object') AS item_id,
+    'as2' AS source,
+    coalesce(object_iri, native_id || '#object') AS native_id,
+{_ITEM_COLUMNS},
     NULL::VARCHAR AS extra,
     ? AS file, line, NULL::VARCHAR AS raw
 FROM {{parsed}} p
-WHERE {GOOD} AND verb = 'Create' AND object_embedded
-  AND coalesce(object_type_as2, '') NOT IN {PERSON_TYPES!r}
+WHERE {GOOD} AND {_IS_ITEM}
 -- Two activities may create the same object: the first one wins (the batch is "checked").
 QUALIFY row_number() OVER (PARTITION BY item_id ORDER BY line) = 1
 """
 
-PROFILES_SQL = """
-SELECT 'as2' AS source, actor_iri AS native_id, [actor] AS identities,
+_PROFILE_COLUMNS = """'as2' AS source, actor_iri AS native_id, [actor] AS identities,
        arg_max(actor_name, time) AS display_name,
-       CASE WHEN actor LIKE 'email:%' THEN [substr(actor, 7)] ELSE [] END AS emails,
+       CASE WHEN actor LIKE 'email:%' THEN [substr(actor, 7)] ELSE [] END AS emails"""
+
+PROFILES_SQL = f"""
+SELECT {_PROFILE_COLUMNS},
        ? AS file, min(line) AS line, NULL AS raw
 FROM parsed
 WHERE ok AND actor IS NOT NULL AND actor_name IS NOT NULL
 GROUP BY actor_iri, actor
 """
+
+
+# --- The fast path: DuckDB reads the file itself, in the store's connection ------------------------
+STAGED = "_as2_staged"
+FAST_PATH_MAX_BYTES = 1 << 30
+"""Largest NDJSON file (about 3M activities) the fast path stages whole; its staged table takes about
+800 MB per million activities. Larger files go the ordinary way, 64 MB at a time (flat memory)."""
+GZIP_RATIO = 8
+"""Assumed expansion of gzipped NDJSON, to apply FAST_PATH_MAX_BYTES to a compressed file."""
+READ_JSON_COLUMNS = "{" + ", ".join(f"'{k}': 'VARCHAR'" for k in TOP_KEYS) + "}"
+"""read_json's VARCHAR columns take a string's value, or the JSON text of anything else: the same as
+json_transform on the ordinary path, so the mapping (_NESTED, _FIELDS, ...) is shared text."""
+
+# The whole mapping of one file in one parallel statement: DuckDB's C++ reader splits and parses the
+# lines (yyjson) on every core, the canonical event columns are computed once, and only the fields an
+# item needs are kept for the Create rows. `valid` is the ordinary path's test; records without an
+# `id` (whose id the ordinary path derives from the line's text) are a problem here.
+FAST_STAGE_SQL = f"""
+CREATE OR REPLACE TEMP TABLE {STAGED} AS
+WITH nested AS (
+    SELECT j.*,
+{_NESTED}    FROM read_json({{source}}, format = 'newline_delimited', compression = '{{compression}}',
+                   columns = {READ_JSON_COLUMNS}) AS j
+),
+fields AS (
+    SELECT
+{_FIELDS}    FROM nested AS j
+),
+mapped AS (
+    SELECT *,
+        {_verb_map_sql()}[lower(as2_type)] AS verb,
+        {_time_sql("time_text")} AS time,
+        {_identity_sql("actor_iri")} AS actor,
+        id AS native_id
+    FROM fields
+),
+flagged AS (
+    SELECT *, {_IS_PERSON} AS is_person, {_IS_ITEM} AS is_item,
+        verb IS NOT NULL AND time IS NOT NULL AND (actor IS NOT NULL OR verb IN ('Vote', 'View')) AS valid
+    FROM mapped
+)
+SELECT valid, is_item, native_id,
+{_EVENT_COLUMNS},
+    -- what an item needs beyond the event's columns (its id is the event's object)
+    CASE WHEN is_item THEN object_type_as2 END AS object_type_as2,
+    CASE WHEN is_item THEN object_parent END AS object_parent,
+    CASE WHEN is_item THEN object_author END AS object_author,
+    CASE WHEN is_item THEN object_context END AS object_context,
+    CASE WHEN is_item THEN context_raw END AS context_raw,
+    CASE WHEN is_item THEN target_iri END AS target_iri,
+    CASE WHEN is_item THEN object_name END AS object_name,
+    CASE WHEN is_item THEN object_text END AS object_text,
+    CASE WHEN is_item THEN object_tags END AS object_tags,
+    CASE WHEN is_item THEN object_published END AS object_published,
+    CASE WHEN is_item THEN object_url END AS object_url,
+    CASE WHEN actor_name IS NOT NULL THEN actor_iri END AS actor_iri,
+    actor_name
+FROM flagged
+"""
+
+# Anything the ordinary path would quarantine or order by line: an invalid record, a record without
+# an id, an id used twice, an object created twice (there the first line wins).
+FAST_PROBLEMS_SQL = f"""
+SELECT count(*) FILTER (WHERE NOT valid OR native_id IS NULL)
+       -- distinct hashes: a repeated id always shows; a (rare) collision only costs the fast path
+       + (count(native_id) - count(DISTINCT hash(native_id)) FILTER (WHERE native_id IS NOT NULL))
+       + (count(*) FILTER (WHERE is_item) - count(DISTINCT hash(object)) FILTER (WHERE is_item AND object IS NOT NULL)),
+       count(*)
+FROM {STAGED}
+"""
+
+FAST_EVENTS_SQL = f"""
+SELECT 'as2' AS source, native_id,
+    time, actor, verb, object, object_type, target, recipients,
+    value, ctx_meeting, ctx_account, ctx_opportunity, ctx_item,
+    NULL::VARCHAR AS extra
+FROM {STAGED}
+"""
+
+FAST_ITEMS_SQL = f"""
+SELECT object AS item_id, 'as2' AS source, object AS native_id,
+{_ITEM_COLUMNS},
+    NULL::VARCHAR AS extra
+FROM {STAGED}
+WHERE is_item
+"""
+
+FAST_PROFILES_SQL = f"""
+SELECT {_PROFILE_COLUMNS},
+       {{file}} AS file, NULL::BIGINT AS line, NULL::VARCHAR AS raw
+FROM {STAGED}
+WHERE actor IS NOT NULL AND actor_name IS NOT NULL
+GROUP BY actor_iri, actor
+"""
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _count_lines(file: Path) -> int:
+    """Lines as the ordinary path numbers them (a last line without a newline counts too)."""
+    import numpy as np
+
+    buffer = bytearray(READ_BYTES)
+    view = np.frombuffer(buffer, dtype=np.uint8)
+    lines, last = 0, 10
+    with open_binary(file) as f:
+        while size := f.readinto(buffer):  # type: ignore[attr-defined]
+            lines += int(np.count_nonzero(view[:size] == 10))  # vectorised: half the cost of bytes.count
+            last = buffer[size - 1]
+    return lines + (last != 10)
+
+
+def _in_thread(fn: Callable[[], int]) -> Callable[[], int]:
+    """Start `fn` in a thread now; the returned callable waits for its result (or raises its error)."""
+    future: Future[int] = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(fn())
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever asks for the result
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="as2-count-lines", daemon=True).start()
+    return future.result
+
+
+def _fast_path_compression(file: Path) -> str | None:
+    """DuckDB's `compression` for a file the fast path can read, or None.
+
+    Left to the ordinary path: names DuckDB would expand as a glob, a UTF-8 byte-order mark (DuckDB
+    skips it, the ordinary path quarantines the line), files above FAST_PATH_MAX_BYTES (the staged
+    table holds the whole file), anything not plain or gzip (magic bytes decide, as in `open_binary`,
+    not the file name)."""
+    if any(c in str(file) for c in "*?[]{}") or not file.is_file():
+        return None
+    with open(file, "rb") as f:
+        head = f.read(3)
+    size = file.stat().st_size
+    if head[:2] == b"\x1f\x8b":
+        with open_binary(file) as g:
+            head = g.read(3)
+        compression, size = "gzip", size * GZIP_RATIO
+    else:
+        compression = "none"
+    return None if head == b"\xef\xbb\xbf" or size > FAST_PATH_MAX_BYTES else compression
 
 
 class ActivityStreamsSource(Source):
@@ -307,6 +496,31 @@ class ActivityStreamsSource(Source):
             yield from self._read_file(file)
 
     def _read_file(self, file: Path) -> Iterator[Batch]:
+        compression = None if self._is_document(file) else _fast_path_compression(file)
+        if compression is None:
+            yield from self._read_file_in_blocks(file)
+            return
+        source = _sql_string(str(file))
+        yield Batch(staged=Staged(
+            table=STAGED,
+            stage=FAST_STAGE_SQL.replace("{source}", source).replace("{compression}", compression),
+            problems=FAST_PROBLEMS_SQL,
+            events=FAST_EVENTS_SQL,
+            items=FAST_ITEMS_SQL,
+            profiles=FAST_PROFILES_SQL.replace("{file}", source),
+            identities=f"""
+                SELECT actor AS identity FROM {STAGED} WHERE actor IS NOT NULL AND actor <> ''
+                UNION SELECT object FROM {STAGED} WHERE object_type = 'person' AND object IS NOT NULL
+                UNION SELECT unnest(recipients) FROM {STAGED}""",
+            fallback=lambda: self._read_file_in_blocks(file),
+            # read_json skips blank lines the ordinary path quarantines: the counts must agree. The
+            # count (a newline search) runs beside DuckDB's parse.
+            expected_rows=_in_thread(lambda: _count_lines(file)),
+        ))
+
+    def _read_file_in_blocks(self, file: Path) -> Iterator[Batch]:
+        """The ordinary path: Arrow blocks of lines parsed in a DuckDB of its own, each bad line
+        quarantined with its number and text."""
         con = duckdb.connect()
         con.execute("SET TimeZone = 'UTC'")
         try:

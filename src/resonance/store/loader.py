@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import duckdb
@@ -38,6 +39,40 @@ class Batch:
     """True when the source already quarantined invalid rows and in-batch duplicate
     ids of events and items (as the AS2 connector does in SQL): the loader then
     skips its own checks, which matters at hundreds of thousands of rows a second."""
+    staged: Staged | None = None
+    """Rows the store's own connection reads straight from the input (see `Staged`); the
+    Arrow tables above are then empty."""
+
+
+@dataclass(slots=True)
+class Staged:
+    """Canonical rows that the store's own DuckDB connection reads from a file with one of DuckDB's
+    C++ readers (`read_json`), so that no row passes through Arrow or Python.
+
+    The loader runs `stage` (a `CREATE TEMP TABLE <table> AS ...` holding the source's whole
+    mapping), then `problems`; only when it counts no problem at all are the rows loaded, as one
+    transaction. If DuckDB's reader refuses the input (malformed JSON, invalid UTF-8, ...) or
+    `problems` finds anything (a record to quarantine, a repeated id), nothing is written and the
+    batches of `fallback()` are loaded instead: the source's ordinary path, which quarantines the
+    exact lines. So the fast path changes speed, never results.
+    """
+
+    table: str
+    stage: str
+    problems: str
+    """SELECT count of problem rows, count of all rows FROM <table>."""
+    events: str
+    """SELECT over <table> in EVENT_SCHEMA's column order (the rows are checked)."""
+    items: str | None
+    """SELECT over <table> in ITEM_SCHEMA's column order (checked), or None."""
+    profiles: str | None
+    """SELECT over <table> giving PROFILE_SCHEMA columns (few rows: they go through Arrow), or None."""
+    identities: str
+    """SELECT identity ... over <table>: the identity keys the events mention."""
+    fallback: Callable[[], Iterator[Batch]]
+    expected_rows: Callable[[], int] | None = None
+    """The number of rows <table> must hold (the input's records as the ordinary path counts them,
+    blank lines included); any other number means the fast path cannot vouch for the input."""
 
 
 @dataclass(slots=True)
@@ -80,6 +115,13 @@ class Loader:
         self.anonymous_sql = ", ".join(f"'{v}'" for v in ANONYMOUS_VERBS)
 
     def load(self, batch: Batch) -> LoadCounts:
+        if batch.staged is not None:
+            counts = self.load_staged(batch.staged)
+            if counts is None:
+                counts = LoadCounts()
+                for fallback in batch.staged.fallback():
+                    counts.add(self.load(fallback))
+            return counts
         counts = LoadCounts()
         con = self.con
         con.execute("BEGIN TRANSACTION")
@@ -105,6 +147,58 @@ class Loader:
                 with contextlib.suppress(Exception):  # not every batch registers every view
                     con.unregister(name)
         return counts
+
+    def load_staged(self, staged: Staged, run_stage: bool = True) -> LoadCounts | None:
+        """Load rows the store reads itself; None (nothing written) when the input needs the
+        source's ordinary path (`staged.fallback`). `run_stage=False`: the caller already ran
+        `staged.stage` on this connection (benchmarks time the two halves apart)."""
+        con = self.con
+        try:
+            try:
+                if run_stage:
+                    con.execute(staged.stage)
+            except duckdb.Error:
+                # DuckDB's reader refused the input as a whole (malformed JSON, invalid UTF-8, a
+                # truncated gzip, ...): the ordinary path finds, quarantines or reports each problem.
+                return None
+            problems, rows = con.execute(staged.problems).fetchall()[0]
+            if problems:
+                return None
+            if staged.expected_rows is not None:
+                try:
+                    expected = staged.expected_rows()
+                except Exception:  # noqa: BLE001 - unreadable input: the ordinary path reports it
+                    return None
+                if rows != expected:
+                    return None
+            counts = LoadCounts()
+            if not rows:
+                return counts
+            con.execute("BEGIN TRANSACTION")
+            try:
+                if staged.profiles is not None:
+                    profiles = conform(con.sql(staged.profiles).to_arrow_table(), PROFILE_SCHEMA)
+                    if profiles is not None:
+                        self._load_profiles(profiles, counts)
+                # as for Arrow batches, a table without rows leaves no trace in the counts
+                if staged.items is not None and con.execute(f"SELECT count(*) FROM ({staged.items})").fetchall()[0][0]:
+                    self._insert_items(f"({staged.items})", counts)
+                self._insert_checked_events(f"({staged.events})", rows, staged.identities, counts)
+                con.execute("COMMIT")
+            except duckdb.ConstraintException:
+                # A row `problems` should have caught (a source's bug): nothing is written, and the
+                # ordinary path quarantines whatever it is.
+                con.execute("ROLLBACK")
+                return None
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            finally:
+                with contextlib.suppress(Exception):
+                    con.unregister("_b_profiles")
+            return counts
+        finally:
+            con.execute(f"DROP TABLE IF EXISTS {staged.table}")
 
     # -- quarantine ---------------------------------------------------------------
     def _quarantine_table(self, rejects: pa.Table, counts: LoadCounts) -> None:
@@ -146,24 +240,7 @@ class Loader:
         con = self.con
         con.register("_b_events", events)
         if checked:
-            inserted = con.execute(
-                """
-                INSERT INTO events (source, native_id, time, actor, verb, object, object_type, target,
-                                    recipients, value, ctx_meeting, ctx_account, ctx_opportunity, ctx_item,
-                                    extra, ingest_id, ingested_at)
-                SELECT source, native_id, time, actor, verb, object, object_type, target,
-                       recipients, value, ctx_meeting, ctx_account, ctx_opportunity, ctx_item,
-                       extra, ?, now()::TIMESTAMP
-                FROM _b_events b
-                WHERE NOT EXISTS (SELECT 1 FROM events e
-                                  WHERE e.source = b.source AND e.native_id = b.native_id)
-                """,
-                [self.ingest_id],
-            ).fetchall()[0][0]
-            counts.ingested["events"] += inserted
-            counts.duplicates["events"] += events.num_rows - inserted
-            if inserted:
-                self._register_identities(self._event_identities_sql("_b_events"))
+            self._insert_checked_events("_b_events", events.num_rows, self._event_identities_sql("_b_events"), counts)
             return
         con.execute(
             f"""
@@ -227,6 +304,28 @@ class Loader:
         self._register_identities(self._event_identities_sql("_new_events"))
         con.execute("DROP TABLE IF EXISTS _checked")
         con.execute("DROP TABLE IF EXISTS _new_events")
+
+    def _insert_checked_events(self, relation: str, rows: int, identities_sql: str, counts: LoadCounts) -> None:
+        """Insert events a source already checked (valid, no repeated id among them), skipping those
+        already stored; `identities_sql` selects the identity keys they mention."""
+        inserted = self.con.execute(
+            f"""
+            INSERT INTO events (source, native_id, time, actor, verb, object, object_type, target,
+                                recipients, value, ctx_meeting, ctx_account, ctx_opportunity, ctx_item,
+                                extra, ingest_id, ingested_at)
+            SELECT source, native_id, time, actor, verb, object, object_type, target,
+                   recipients, value, ctx_meeting, ctx_account, ctx_opportunity, ctx_item,
+                   extra, ?, now()::TIMESTAMP
+            FROM {relation} b
+            WHERE NOT EXISTS (SELECT 1 FROM events e
+                              WHERE e.source = b.source AND e.native_id = b.native_id)
+            """,
+            [self.ingest_id],
+        ).fetchall()[0][0]
+        counts.ingested["events"] += inserted
+        counts.duplicates["events"] += rows - inserted
+        if inserted:
+            self._register_identities(identities_sql)
 
     @staticmethod
     def _event_identities_sql(table: str) -> str:

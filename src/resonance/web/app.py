@@ -34,6 +34,7 @@ log = logging.getLogger("resonance.web")
 
 def create_app(settings: Settings | None = None, store: Store | None = None) -> FastAPI:
     """The application for `settings`; pass `store` to share an already open one."""
+    from resonance.privacy.forget import ensure_forget_schema
     from resonance.web.accounts import ensure_auth_schema, purge_expired_sessions
     from resonance.web.cache import OneVersionPerRequest
     from resonance.web.problems import fix_openapi_errors, install_problem_handlers
@@ -46,6 +47,9 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
         owned = store is None
         app.state.store = store or open_store(settings.db_path)
         ensure_auth_schema(app.state.store.con)
+        # The store fingerprint every cached read checks counts the forget log (web/cache.py): with the
+        # table present that is a metadata read, without it a catalog scan on every request.
+        ensure_forget_schema(app.state.store.con)
         purge_expired_sessions(app.state.store.con)
         try:
             yield

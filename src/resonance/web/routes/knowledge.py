@@ -33,6 +33,7 @@ from resonance.knowledge.outcomes import business_influence
 from resonance.knowledge.people import NotFound
 from resonance.privacy.consent import PURPOSES, opted_out_people
 from resonance.privacy.guard import HIDDEN_NAME, AccessDenied, require_individual_access
+from resonance.web.cache import dont_cache_response
 from resonance.web.deps import current_principal, get_con
 from resonance.web.schemas import UtcDateTime
 from resonance.web.templating import render, templates
@@ -255,6 +256,7 @@ def knowledge_panels(request: Request) -> dict[str, Any]:
         # After an ingest the first build takes seconds on a large company: the dashboard does not wait
         # for it beyond a moment; the panels say they are being prepared and show on the next visit.
         if not cache.is_ready(con) and not cache.warm(request.app.state.store.cursor, wait=PANEL_WAIT_S):
+            dont_cache_response()  # the next view must show the panels, not this placeholder
             return {"preparing": True}
         return {
             "expertise": expertise_view(request, con, person_id, 6),
@@ -265,6 +267,7 @@ def knowledge_panels(request: Request) -> dict[str, Any]:
         raise
     except Exception:  # noqa: BLE001 - the rest of the dashboard must still show
         log.exception("knowledge panels failed")
+        dont_cache_response()
         return {"error": "These panels could not be computed just now."}
     finally:
         con.close()
