@@ -24,6 +24,10 @@ REVIEWED = {
         '", ".join("u." + c.strip() for c in _USER_COLUMNS.split(","))': "column list from a constant",
     },
     "web/routes/admin.py": {"where": "a constant WHERE clause with ? placeholders"},
+    "web/cache.py": {
+        "k": "the position of a part in the constant PARTS (an int)",
+        "sql.removeprefix('SELECT ')": "a constant metadata read from PARTS or FORGET_FROM_CATALOG",
+    },
     "privacy/consent.py": {"leave": "one of two constant SQL fragments; values are ? parameters"},
     "privacy/export.py": {"table": "table names from the catalog, quoted"},
     "privacy/forget.py": {

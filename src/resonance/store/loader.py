@@ -27,6 +27,16 @@ ANONYMOUS_VERBS = ("Vote", "View")
 """Verbs a source may report without an actor (Stack Exchange votes, page views)."""
 
 
+INSERT_EVENTS = """INSERT INTO events (source, native_id, time, actor, verb, object, object_type, target,
+                    recipients, value, ctx_meeting, ctx_account, ctx_opportunity, ctx_item,
+                    extra, ingest_id, ingested_at)
+SELECT source, native_id, time, actor, verb, object, object_type, target,
+       recipients, value, ctx_meeting, ctx_account, ctx_opportunity, ctx_item,
+       extra, ?, now()::TIMESTAMP
+FROM"""
+"""The head of every insert of checked events (the ingest id is its one parameter); a relation follows."""
+
+
 @dataclass(slots=True)
 class Batch:
     """What a source hands to the store: canonical rows and rejected records."""
@@ -287,18 +297,7 @@ class Loader:
                               WHERE e.source = c.source AND e.native_id = c.native_id)
             """
         )
-        inserted = con.execute(
-            """
-            INSERT INTO events (source, native_id, time, actor, verb, object, object_type, target,
-                                recipients, value, ctx_meeting, ctx_account, ctx_opportunity, ctx_item,
-                                extra, ingest_id, ingested_at)
-            SELECT source, native_id, time, actor, verb, object, object_type, target,
-                   recipients, value, ctx_meeting, ctx_account, ctx_opportunity, ctx_item,
-                   extra, ?, now()::TIMESTAMP
-            FROM _new_events
-            """,
-            [self.ingest_id],
-        ).fetchall()[0][0]
+        inserted = con.execute(f"{INSERT_EVENTS} _new_events", [self.ingest_id]).fetchall()[0][0]
         counts.ingested["events"] += inserted
         counts.duplicates["events"] += good - inserted
         self._register_identities(self._event_identities_sql("_new_events"))
@@ -310,13 +309,7 @@ class Loader:
         already stored; `identities_sql` selects the identity keys they mention."""
         inserted = self.con.execute(
             f"""
-            INSERT INTO events (source, native_id, time, actor, verb, object, object_type, target,
-                                recipients, value, ctx_meeting, ctx_account, ctx_opportunity, ctx_item,
-                                extra, ingest_id, ingested_at)
-            SELECT source, native_id, time, actor, verb, object, object_type, target,
-                   recipients, value, ctx_meeting, ctx_account, ctx_opportunity, ctx_item,
-                   extra, ?, now()::TIMESTAMP
-            FROM {relation} b
+            {INSERT_EVENTS} {relation} b
             WHERE NOT EXISTS (SELECT 1 FROM events e
                               WHERE e.source = b.source AND e.native_id = b.native_id)
             """,
