@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from resonance.store import Store, open_store
@@ -29,6 +30,15 @@ def store(tmp_path: Path) -> Iterator[Store]:
 
 def rows(store: Store, sql: str, params: list | None = None) -> list[tuple]:
     return store.con.execute(sql, params or []).fetchall()
+
+
+def cursor_rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[tuple]:
+    """A query on a cursor of its own: for a store connection that a live server shares."""
+    cur = con.cursor()
+    try:
+        return cur.execute(sql, params or []).fetchall()
+    finally:
+        cur.close()
 
 
 @pytest.fixture(scope="module")

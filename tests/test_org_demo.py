@@ -21,6 +21,7 @@ import pytest
 from tests.web.conftest import login, serve
 from tests.web.test_browser import ARTIFACTS, Watch
 
+from conftest import cursor_rows
 from resonance.config import Settings
 from resonance.demo import prepare_demo
 from resonance.generate import GenerateOptions
@@ -53,11 +54,7 @@ class Demo:
             cur.close()
 
     def rows(self, sql: str, params: list | None = None) -> list[tuple]:
-        cur = self.store.cursor()
-        try:
-            return cur.execute(sql, params or []).fetchall()
-        finally:
-            cur.close()
+        return cursor_rows(self.store, sql, params)
 
 
 @pytest.fixture(scope="module")

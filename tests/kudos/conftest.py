@@ -15,6 +15,7 @@ import pytest
 from tests.kudos.company import build_kudos_company
 from tests.web.conftest import PASSWORD, login, serve
 
+from conftest import cursor_rows
 from resonance.config import Settings
 from resonance.kudos.rules import KudosRules, kudos_rules
 from resonance.store import Store, open_store
@@ -95,11 +96,7 @@ class KServer:
         return {"Authorization": f"Bearer {self.tokens[who]}"}
 
     def rows(self, sql: str, params: list | None = None) -> list[tuple]:
-        cur = self.store.cursor()
-        try:
-            return cur.execute(sql, params or []).fetchall()
-        finally:
-            cur.close()
+        return cursor_rows(self.store, sql, params)
 
 
 @contextmanager

@@ -17,6 +17,7 @@ import pytest
 import uvicorn
 from tests.web.company import build_company
 
+from conftest import cursor_rows
 from resonance.config import Settings
 from resonance.store import Store, open_store
 from resonance.web.accounts import create_token, create_user, ensure_auth_schema
@@ -59,11 +60,7 @@ class Web:
         return re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
 
     def rows(self, sql: str, params: list | None = None) -> list[tuple]:
-        cur = self.store.cursor()
-        try:
-            return cur.execute(sql, params or []).fetchall()
-        finally:
-            cur.close()
+        return cursor_rows(self.store, sql, params)
 
 
 def login(client: httpx.Client, username: str, password: str, next_: str = "") -> httpx.Response:

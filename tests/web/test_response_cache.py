@@ -15,6 +15,7 @@ import pytest
 from tests.web.company import _load, build_company, email
 from tests.web.conftest import PASSWORD, compute_metrics, login, serve
 
+from conftest import cursor_rows
 from resonance.config import Settings
 from resonance.sources.base import BatchBuilder
 from resonance.store import Store, open_store
@@ -43,11 +44,7 @@ class Server:
                             headers={"Authorization": f"Bearer {self.tokens[username]}"})
 
     def rows(self, sql: str, params: list | None = None) -> list[tuple]:
-        cur = self.store.cursor()
-        try:
-            return cur.execute(sql, params or []).fetchall()
-        finally:
-            cur.close()
+        return cursor_rows(self.store, sql, params)
 
     def reads(self, username: str) -> list[tuple[str, str]]:
         """The access-log rows of `username`, oldest first: (endpoint, purpose)."""
