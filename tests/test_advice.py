@@ -167,6 +167,38 @@ def test_simulate_moves_past_exactly_the_peers_below_the_new_value(con):
     assert out["new_percentile"] == 100.0
 
 
+def test_reads_shared_through_a_memo_give_everybody_the_same_advice(con):
+    """The web remembers what every person's advice reads for a period (peers' values, group sizes, what an
+    answer draws); advice built from those shared reads equals advice read afresh, for every person and group,
+    including an external person compared with a group they are not in."""
+    remembered: dict = {}
+    computed: list = []
+    asked: list = []
+
+    def memo(key, compute):
+        asked.append(key)
+        if key not in remembered:
+            computed.append(key)
+            remembered[key] = compute()
+        return remembered[key]
+
+    people = [r[0] for r in con.execute("SELECT person_id FROM people ORDER BY person_id").fetchall()]
+    calls = 0
+    con.execute("BEGIN")
+    try:  # one colleague made external for this test only (the company has none)
+        con.execute("UPDATE people SET is_external = true WHERE person_id = 'hr:E12'")
+        for group in ("role", "department", "company"):
+            for pid in people:
+                assert recommend(con, pid, PERIOD, group, memo=memo) == recommend(con, pid, PERIOD, group)
+                calls += 1
+        assert not peers_of(con, "hr:E12").includes_person
+    finally:
+        con.execute("ROLLBACK")
+    kinds = {k[0] for k in computed}
+    assert {"advice_peer_values", "advice_group_size", "advice_answer_average"} <= kinds
+    assert len(computed) * 3 < len(asked) and calls == 3 * len(people)  # shared: most asks find it remembered
+
+
 def test_opted_out_colleagues_are_not_named(con):
     set_consent(con, "hr:E04", "analytics", False, changed_by="liam", via="test")
     try:

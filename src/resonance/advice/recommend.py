@@ -25,7 +25,7 @@ from urllib.parse import urlencode
 
 import duckdb
 
-from resonance.advice.simulate import Simulator, peers_of
+from resonance.advice.simulate import Memo, Simulator, no_memo, peers_of
 from resonance.metrics.report import resolve_person
 from resonance.metrics.rules import load_rules
 from resonance.org.periods import default_period
@@ -63,17 +63,19 @@ def recommend(
     rules: dict[str, Any] | None = None,
     limit: int = 6,
     topics: list[str] | None = None,
+    memo: Memo = no_memo,
 ) -> dict[str, Any]:
     """{"person_id", "period", "peers", "advice": [...]} ranked, best first (see the module docstring).
 
     Each advice: kind, title, text (with the "would move" sentence), link, evidence (list),
     effect (the main simulated change), effects (every simulated change), assumption, gain.
     `topics`: the person's expertise topics when known (the knowledge module's profile), tried
-    before the tags of what they shared."""
+    before the tags of what they shared. `memo` may remember what is the same for everybody in a period
+    (the peers' values, the group sizes, what an answer draws): see `resonance.advice.simulate.Memo`."""
     pid = resolve_person(con, person)
     p = default_period(con, period)
     rules = rules if rules is not None else load_rules()
-    peers = peers_of(con, pid, peer_group)
+    peers = peers_of(con, pid, peer_group, memo)
     ctx = {
         "pid": pid,
         "label": p.label,
@@ -82,9 +84,10 @@ def recommend(
         "rules": rules,
         "peers": peers,
         "expertise": [t.lower() for t in (topics or [])],
+        "memo": memo,
     }
     found: list[dict[str, Any]] = []
-    simulator = Simulator(con, pid, p.label, peers)  # each metric's peer values read once
+    simulator = Simulator(con, pid, p.label, peers, memo)  # each metric's peer values read once
     for make in (_answer_questions, _reply_commenters, _thank_helpers, _reshare_item, _reach_department):
         advice = make(con, ctx)
         if advice is None:
@@ -174,24 +177,8 @@ def _answer_questions(con: duckdb.DuckDBPyConnection, ctx: dict[str, Any]) -> di
     n = len(questions)
     rules = ctx["rules"]
     c = float(rules["reaction"]["full_credit_per_reactor"])
-    # What an answer drew in this period, on average (answers that drew nothing count too).
-    avg = con.execute(
-        """
-        WITH a AS (SELECT item_id FROM items WHERE kind = 'answer' AND created >= ? AND created < ?),
-        per AS (
-            SELECT r.item_id, coalesce(r.reactor_id, r.event_id) AS who, sum(r.weight) AS pts
-            FROM metric_reactions r WHERE r.item_id IN (SELECT item_id FROM a) AND r.time >= ? AND r.time < ?
-              AND r.weight > 0
-            GROUP BY ALL
-        ),
-        credit AS (SELECT item_id, sum(CASE WHEN pts <= ? THEN pts ELSE sqrt(? * pts) END) AS credit
-                   FROM per GROUP BY item_id)
-        SELECT (SELECT count(*) FROM a), coalesce((SELECT sum(credit) FROM credit), 0),
-               coalesce((SELECT sum(value) FROM item_value WHERE period = ?
-                         AND item_id IN (SELECT item_id FROM a)), 0)
-        """,
-        [ctx["start"], ctx["end"], ctx["start"], ctx["end"], c, c, ctx["label"]],
-    ).fetchall()[0]
+    # What an answer drew in this period, on average (the same for everybody: remembered per period).
+    avg = ctx["memo"](("advice_answer_average", ctx["label"], c), lambda: _answer_average(con, ctx, c))
     answers = max(int(avg[0]), 1)
     per_reaction, per_value = float(avg[1]) / answers, float(avg[2]) / answers
     # The topic most of the questions share (your stronger topic first among equals).
@@ -226,6 +213,28 @@ def _answer_questions(con: duckdb.DuckDBPyConnection, ctx: dict[str, Any]) -> di
         ),
         "topics": topics,
     }
+
+
+def _answer_average(con: duckdb.DuckDBPyConnection, ctx: dict[str, Any], c: float) -> tuple[int, float, float]:
+    """(answers written in the period, the reaction credit they drew after diminishing returns, their value)."""
+    row = con.execute(
+        """
+        WITH a AS (SELECT item_id FROM items WHERE kind = 'answer' AND created >= ? AND created < ?),
+        per AS (
+            SELECT r.item_id, coalesce(r.reactor_id, r.event_id) AS who, sum(r.weight) AS pts
+            FROM metric_reactions r WHERE r.item_id IN (SELECT item_id FROM a) AND r.time >= ? AND r.time < ?
+              AND r.weight > 0
+            GROUP BY ALL
+        ),
+        credit AS (SELECT item_id, sum(CASE WHEN pts <= ? THEN pts ELSE sqrt(? * pts) END) AS credit
+                   FROM per GROUP BY item_id)
+        SELECT (SELECT count(*) FROM a), coalesce((SELECT sum(credit) FROM credit), 0),
+               coalesce((SELECT sum(value) FROM item_value WHERE period = ?
+                         AND item_id IN (SELECT item_id FROM a)), 0)
+        """,
+        [ctx["start"], ctx["end"], ctx["start"], ctx["end"], c, c, ctx["label"]],
+    ).fetchall()[0]
+    return int(row[0]), float(row[1]), float(row[2])
 
 
 def _reply_commenters(con: duckdb.DuckDBPyConnection, ctx: dict[str, Any]) -> dict[str, Any] | None:

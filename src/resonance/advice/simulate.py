@@ -13,12 +13,23 @@ fixed: only the person acts).
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 
 PEER_GROUPS = ("company", "department", "role", "location")
+T = TypeVar("T")
+Memo = Callable[[Hashable, Callable[[], T]], T]
+"""`memo(key, compute)`: the value of `compute()`, possibly remembered from an earlier call with the same key.
+The web passes its per-store-version read cache, so that the figures every person's advice reads for a
+period (the peers' values, the group sizes) are read once for everybody; the default computes each time."""
+
+
+def no_memo(key: Hashable, compute: Callable[[], T]) -> T:
+    """The default `Memo`: nothing is remembered."""
+    return compute()
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +37,8 @@ class Peers:
     group: str  # company | department | role | location
     key: str | None  # the department, role, ... (None for company)
     size: int
+    includes_person: bool = True
+    """False for an external person, who is compared with the group without being in it."""
 
     def phrase(self) -> str:
         """'among engineers', 'in Engineering', 'in the company'."""
@@ -37,10 +50,16 @@ class Peers:
         return f"in {self.key}"
 
 
-def peers_of(con: duckdb.DuckDBPyConnection, person_id: str, preferred: str = "role") -> Peers:
+def peers_of(
+    con: duckdb.DuckDBPyConnection, person_id: str, preferred: str = "role", memo: Memo = no_memo
+) -> Peers:
     """The peer group to compare with: `preferred` if the person has one, else department, else company."""
-    row = con.execute("SELECT department, role, location FROM people WHERE person_id = ?", [person_id]).fetchall()
-    attrs = dict(zip(("department", "role", "location"), row[0], strict=True)) if row else {}
+    row = con.execute(
+        "SELECT department, role, location, coalesce(is_external, false) FROM people WHERE person_id = ?",
+        [person_id],
+    ).fetchall()
+    attrs = dict(zip(("department", "role", "location"), row[0][:3], strict=True)) if row else {}
+    external = bool(row[0][3]) if row else True
     for group in (preferred, "department", "company"):
         if group == "company":
             key = None
@@ -48,13 +67,18 @@ def peers_of(con: duckdb.DuckDBPyConnection, person_id: str, preferred: str = "r
             key = attrs.get(group)
             if not key:
                 continue
-        size = con.execute(
-            f"""SELECT count(*) FROM people WHERE NOT coalesce(is_external, false)
-                AND {"true" if group == "company" else group + " = ?"}""",
-            [] if group == "company" else [key],
-        ).fetchall()[0][0]
-        return Peers(group, key, int(size))
+        size = memo(("advice_group_size", group, key), lambda g=group, k=key: _group_size(con, g, k))
+        return Peers(group, key, size, includes_person=not external)
     raise AssertionError("unreachable")
+
+
+def _group_size(con: duckdb.DuckDBPyConnection, group: str, key: str | None) -> int:
+    rows = con.execute(
+        f"""SELECT count(*) FROM people WHERE NOT coalesce(is_external, false)
+            AND {"true" if group == "company" else group + " = ?"}""",
+        [] if group == "company" else [key],
+    ).fetchall()
+    return int(rows[0][0])
 
 
 def simulate(
@@ -95,38 +119,38 @@ def simulate(
 
 class Simulator:
     """`simulate` for one person, period and peer group, many metrics and deltas: each metric's peer
-    values are read once (one query) and every delta is then a binary search, with the same result as
-    `simulate` (advice tries several changes per metric)."""
+    values are read once (one query, shared through `memo` by everybody in the group) and every delta is
+    then a binary search, with the same result as `simulate` (advice tries several changes per metric)."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, person_id: str, period: str, peers: Peers) -> None:
-        self.con, self.person_id, self.period, self.peers = con, person_id, period, peers
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, person_id: str, period: str, peers: Peers, memo: Memo = no_memo
+    ) -> None:
+        self.con, self.person_id, self.period, self.peers, self.memo = con, person_id, period, peers, memo
         self._metrics: dict[str, tuple[int, float, list[float]]] = {}
 
     def _values(self, metric: str) -> tuple[int, float, list[float]]:
-        """(peers counted, the person's value, the other peers' values sorted)."""
+        """(peers counted, the person's value, every peer's value sorted, the person's own included when
+        they are in the group)."""
         if metric not in self._metrics:
-            where = "true" if self.peers.group == "company" else f"{self.peers.group} = ?"
-            params: list[Any] = [] if self.peers.group == "company" else [self.peers.key]
-            rows = self.con.execute(
-                f"""
-                WITH g AS (SELECT person_id FROM people WHERE NOT coalesce(is_external, false) AND {where})
-                SELECT g.person_id, coalesce(pm.value, 0)::DOUBLE FROM g
-                LEFT JOIN person_metrics pm ON pm.period = ? AND pm.metric = ? AND pm.person_id = g.person_id
-                """,
-                [*params, self.period, metric],
-            ).fetchall()
+            peers = self.peers
+            group_values = self.memo(("advice_peer_values", self.period, metric, peers.group, peers.key),
+                                     lambda: _group_values(self.con, self.period, metric, peers))
             mine = self.con.execute(
                 "SELECT value::DOUBLE FROM person_metrics WHERE period = ? AND metric = ? AND person_id = ?",
                 [self.period, metric, self.person_id],
             ).fetchall()
-            others = sorted(float(v) for pid, v in rows if pid != self.person_id)
-            self._metrics[metric] = (len(rows), float(mine[0][0]) if mine else 0.0, others)
+            self._metrics[metric] = (len(group_values), float(mine[0][0]) if mine else 0.0, group_values)
         return self._metrics[metric]
+
+    def _below(self, values: list[float], value: float, x: float) -> int:
+        """How many *other* peers have a value below x (the person's own value, when in the group, is not one)."""
+        below = bisect_left(values, x)
+        return below - 1 if self.peers.includes_person and value < x else below
 
     def simulate(self, metric: str, delta: float) -> dict[str, Any]:
         """What `simulate(con, person_id, period, metric, delta, peers)` returns."""
-        n, value, others = self._values(metric)
-        below, below_new = bisect_left(others, value), bisect_left(others, value + float(delta))
+        n, value, values = self._values(metric)
+        below, below_new = self._below(values, value, value), self._below(values, value, value + float(delta))
         peers = self.peers
         return {
             "metric": metric,
@@ -137,3 +161,19 @@ class Simulator:
             "new_percentile": round(100.0 * below_new / max(n - 1, 1), 1) if n > 1 else 0.0,
             "peers": {"group": peers.group, "key": peers.key, "size": n, "phrase": peers.phrase()},
         }
+
+
+def _group_values(con: duckdb.DuckDBPyConnection, period: str, metric: str, peers: Peers) -> list[float]:
+    """Every internal member's value of `metric` in the period, sorted (0 for a member without one)."""
+    where = "true" if peers.group == "company" else f"{peers.group} = ?"
+    params: list[Any] = [] if peers.group == "company" else [peers.key]
+    rows = con.execute(
+        f"""
+        WITH g AS (SELECT person_id FROM people WHERE NOT coalesce(is_external, false) AND {where})
+        SELECT coalesce(pm.value, 0)::DOUBLE FROM g
+        LEFT JOIN person_metrics pm ON pm.period = ? AND pm.metric = ? AND pm.person_id = g.person_id
+        ORDER BY 1
+        """,
+        [*params, period, metric],
+    ).fetchall()
+    return [float(r[0]) for r in rows]

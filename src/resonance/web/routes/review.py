@@ -18,6 +18,7 @@ from markupsafe import Markup
 from pydantic import BaseModel, Field
 
 from resonance.advice import recommend
+from resonance.advice.simulate import Memo
 from resonance.metrics.periods import PeriodError
 from resonance.metrics.report import MetricsNotComputed, PersonNotFound
 from resonance.privacy.guard import PERSONAL_ROLES
@@ -123,12 +124,17 @@ def advice_for(
 
     def compute() -> dict | None:
         try:
-            return recommend(con, person_id, period, group, topics=topics)
+            return recommend(con, person_id, period, group, topics=topics, memo=_shared_reads(con))
         except (MetricsNotComputed, PeriodError, PersonNotFound):
             return None
 
     # Cached per store version (resonance.web.cache): the dashboard asks for it on every view.
     return cached(con, ("advice", person_id, period, group, tuple(topics or ())), compute, "content")
+
+
+def _shared_reads(con: duckdb.DuckDBPyConnection) -> Memo:
+    """What every person's advice reads for a period (peers' values, group sizes), read once per store version."""
+    return lambda key, compute: cached(con, key, compute, "content")
 
 
 def _expertise_topics(request: Request | None, con: duckdb.DuckDBPyConnection, person_id: str) -> list[str] | None:
@@ -156,7 +162,8 @@ def api_advice(request: Request, con: Con, period: PeriodQ = None, peer_group: P
     your percentile among your real peers (the change simulated through the same rules)."""
     _, person_id = me(request, con, "advice")
     try:
-        result = recommend(con, person_id, period, peer_group, topics=_expertise_topics(request, con, person_id))
+        result = recommend(con, person_id, period, peer_group, topics=_expertise_topics(request, con, person_id),
+                           memo=_shared_reads(con))
     except (MetricsNotComputed, PeriodError, PersonNotFound) as exc:
         raise HTTPException(404, str(exc)) from exc
     return AdviceListOut(**dash._jsonable(result))
