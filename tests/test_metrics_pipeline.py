@@ -90,6 +90,35 @@ def test_person_named_by_id_email_or_identity(company):
         person_report(store.con, c.people[2], "2020-01")
 
 
+def test_reports_read_for_a_group_of_people_equal_reports_read_alone(company, monkeypatch):
+    """With a memo (the web's read cache), a period's figures are read for a range of person ids at once
+    and shared; every person's report equals the one read alone, in every kind of period, and the reads
+    are shared (groups of 7 people here, so that the company spans several groups)."""
+    import resonance.metrics.report as report
+
+    store, c, _ = company
+    monkeypatch.setattr(report, "GROUP_SIZE", 7)
+    remembered: dict = {}
+    asked: list = []
+
+    def memo(key, compute):
+        asked.append(key)
+        if key not in remembered:
+            remembered[key] = compute()
+        return remembered[key]
+
+    people = [r[0] for r in store.con.execute("SELECT person_id FROM people ORDER BY person_id").fetchall()]
+    periods = [r[0] for r in store.con.execute(
+        "SELECT any_value(period ORDER BY period_start DESC) FROM metric_periods GROUP BY period_type").fetchall()]
+    assert len(periods) >= 3 and len(people) > 30
+    for period in periods:
+        for pid in people:
+            assert person_report(store.con, pid, period, memo=memo) == person_report(store.con, pid, period)
+    groups = {k for k in remembered if k[0] == "report_figures"}
+    assert len(groups) == len(periods) * -(-len(people) // 7)  # each group read once per period
+    assert len(asked) > 3 * len(remembered)
+
+
 def test_evidence_is_paged_and_matches_the_figures(company):
     store, c, _ = company
     pid = c.people[1]

@@ -25,7 +25,8 @@ from urllib.parse import urlencode
 
 import duckdb
 
-from resonance.advice.simulate import Memo, Simulator, no_memo, peers_of
+from resonance.advice.simulate import Simulator, peers_of
+from resonance.metrics.memo import Memo, no_memo
 from resonance.metrics.report import resolve_person
 from resonance.metrics.rules import load_rules
 from resonance.org.periods import default_period
@@ -71,7 +72,7 @@ def recommend(
     effect (the main simulated change), effects (every simulated change), assumption, gain.
     `topics`: the person's expertise topics when known (the knowledge module's profile), tried
     before the tags of what they shared. `memo` may remember what is the same for everybody in a period
-    (the peers' values, the group sizes, what an answer draws): see `resonance.advice.simulate.Memo`."""
+    (the peers' values, the group sizes, what an answer draws): see `resonance.metrics.memo`."""
     pid = resolve_person(con, person)
     p = default_period(con, period)
     rules = rules if rules is not None else load_rules()

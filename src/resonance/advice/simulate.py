@@ -13,23 +13,14 @@ fixed: only the person acts).
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import duckdb
 
+from resonance.metrics.memo import Memo, no_memo
+
 PEER_GROUPS = ("company", "department", "role", "location")
-T = TypeVar("T")
-Memo = Callable[[Hashable, Callable[[], T]], T]
-"""`memo(key, compute)`: the value of `compute()`, possibly remembered from an earlier call with the same key.
-The web passes its per-store-version read cache, so that the figures every person's advice reads for a
-period (the peers' values, the group sizes) are read once for everybody; the default computes each time."""
-
-
-def no_memo(key: Hashable, compute: Callable[[], T]) -> T:
-    """The default `Memo`: nothing is remembered."""
-    return compute()
 
 
 @dataclass(frozen=True, slots=True)

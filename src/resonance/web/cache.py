@@ -200,6 +200,12 @@ def cached(con: duckdb.DuckDBPyConnection, key: Hashable, compute: Callable[[], 
     return READS.get(con, key, compute, scope)
 
 
+def shared_reads(con: duckdb.DuckDBPyConnection, scope: str = "metrics") -> Callable[[Hashable, Callable[[], T]], T]:
+    """The engine's `Memo` (resonance.metrics.memo) backed by this cache: what many people's reports and advice
+    read in common is read once per store version (the part `scope` names)."""
+    return lambda key, compute: READS.get(con, key, compute, scope)
+
+
 # --- rendered responses -------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class CachedResponse:

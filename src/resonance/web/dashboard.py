@@ -19,7 +19,7 @@ import duckdb
 
 from resonance.privacy.consent import opted_out_people
 from resonance.privacy.guard import HIDDEN_NAME, redact_people
-from resonance.web.cache import cached
+from resonance.web.cache import cached, shared_reads
 
 METRICS: dict[str, dict[str, str]] = {
     "activity": {
@@ -114,7 +114,7 @@ def _person_report(con: duckdb.DuckDBPyConnection, person_id: str, period: str |
     """The engine's report for the person, or MetricsNotComputed."""
     report, _, _ = _engine()
     try:
-        result = report.person_report(con, person_id, period)
+        result = report.person_report(con, person_id, period, memo=shared_reads(con))
     except (duckdb.CatalogException, LookupError, ValueError) as exc:
         # The engine's own "not computed yet", "no such person" and "bad period" errors.
         raise MetricsNotComputed(str(exc)) from exc

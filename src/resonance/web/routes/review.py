@@ -18,7 +18,6 @@ from markupsafe import Markup
 from pydantic import BaseModel, Field
 
 from resonance.advice import recommend
-from resonance.advice.simulate import Memo
 from resonance.metrics.periods import PeriodError
 from resonance.metrics.report import MetricsNotComputed, PersonNotFound
 from resonance.privacy.guard import PERSONAL_ROLES
@@ -26,7 +25,7 @@ from resonance.review.render import PdfUnavailable, render_html, render_pdf
 from resonance.review.report import review_data
 from resonance.review.sharing import ShareError, create_share, list_shares, open_share, revoke_share, shared_with
 from resonance.web import dashboard as dash
-from resonance.web.cache import cached
+from resonance.web.cache import cached, shared_reads
 from resonance.web.deps import current_principal, get_con, require_principal
 from resonance.web.nav import NavItem, register
 from resonance.web.routes.me import me
@@ -124,17 +123,12 @@ def advice_for(
 
     def compute() -> dict | None:
         try:
-            return recommend(con, person_id, period, group, topics=topics, memo=_shared_reads(con))
+            return recommend(con, person_id, period, group, topics=topics, memo=shared_reads(con, "content"))
         except (MetricsNotComputed, PeriodError, PersonNotFound):
             return None
 
     # Cached per store version (resonance.web.cache): the dashboard asks for it on every view.
     return cached(con, ("advice", person_id, period, group, tuple(topics or ())), compute, "content")
-
-
-def _shared_reads(con: duckdb.DuckDBPyConnection) -> Memo:
-    """What every person's advice reads for a period (peers' values, group sizes), read once per store version."""
-    return lambda key, compute: cached(con, key, compute, "content")
 
 
 def _expertise_topics(request: Request | None, con: duckdb.DuckDBPyConnection, person_id: str) -> list[str] | None:
@@ -163,7 +157,7 @@ def api_advice(request: Request, con: Con, period: PeriodQ = None, peer_group: P
     _, person_id = me(request, con, "advice")
     try:
         result = recommend(con, person_id, period, peer_group, topics=_expertise_topics(request, con, person_id),
-                           memo=_shared_reads(con))
+                           memo=shared_reads(con, "content"))
     except (MetricsNotComputed, PeriodError, PersonNotFound) as exc:
         raise HTTPException(404, str(exc)) from exc
     return AdviceListOut(**dash._jsonable(result))
