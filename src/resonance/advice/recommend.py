@@ -74,7 +74,7 @@ def recommend(
     before the tags of what they shared. `memo` may remember what is the same for everybody in a period
     (the peers' values, the group sizes, what an answer draws): see `resonance.metrics.memo`."""
     pid = resolve_person(con, person)
-    p = default_period(con, period)
+    p = default_period(con, period, memo)
     rules = rules if rules is not None else load_rules()
     peers = peers_of(con, pid, peer_group, memo)
     ctx = {
@@ -268,7 +268,7 @@ def _reply_commenters(con: duckdb.DuckDBPyConnection, ctx: dict[str, Any]) -> di
     )
     if not rows:
         return None
-    rows = _redact(con, ctx["pid"], rows, "person_id", ["name"])
+    rows = _redact(con, ctx, rows, "person_id", ["name"])
     n = len(rows)
     w = float(ctx["rules"]["activity"]["weights"].get("comment", 1.0))
     return {
@@ -330,7 +330,7 @@ def _thank_helpers(con: duckdb.DuckDBPyConnection, ctx: dict[str, Any]) -> dict[
             MAX_ACTIONS,
         ],
     )
-    rows = _redact(con, ctx["pid"], rows, "person_id", ["name"])
+    rows = _redact(con, ctx, rows, "person_id", ["name"])
     rows = [r for r in rows if r["person_id"]]  # an opted-out colleague cannot be thanked through Resonance
     if not rows:
         return None
@@ -471,10 +471,10 @@ def _link(item: dict[str, Any]) -> str | None:
 
 
 def _redact(
-    con: duckdb.DuckDBPyConnection, viewer: str, rows: list[dict[str, Any]], field: str, names: list[str]
+    con: duckdb.DuckDBPyConnection, ctx: dict[str, Any], rows: list[dict[str, Any]], field: str, names: list[str]
 ) -> list[dict[str, Any]]:
     """Opted-out colleagues hidden (a store without the consent table has no opt-outs yet)."""
-    exists = con.execute(
+    exists = ctx["memo"](("consent_table_exists",), lambda: bool(con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'consent' AND NOT temporary"
-    ).fetchall()[0][0]
-    return _guard_redact(con, viewer, rows, field, names) if exists else rows
+    ).fetchall()[0][0]))
+    return _guard_redact(con, ctx["pid"], rows, field, names) if exists else rows

@@ -118,6 +118,7 @@ class Simulator:
     ) -> None:
         self.con, self.person_id, self.period, self.peers, self.memo = con, person_id, period, peers, memo
         self._metrics: dict[str, tuple[int, float, list[float]]] = {}
+        self._mine: dict[str, float] | None = None
 
     def _values(self, metric: str) -> tuple[int, float, list[float]]:
         """(peers counted, the person's value, every peer's value sorted, the person's own included when
@@ -126,11 +127,12 @@ class Simulator:
             peers = self.peers
             group_values = self.memo(("advice_peer_values", self.period, metric, peers.group, peers.key),
                                      lambda: _group_values(self.con, self.period, metric, peers))
-            mine = self.con.execute(
-                "SELECT value::DOUBLE FROM person_metrics WHERE period = ? AND metric = ? AND person_id = ?",
-                [self.period, metric, self.person_id],
-            ).fetchall()
-            self._metrics[metric] = (len(group_values), float(mine[0][0]) if mine else 0.0, group_values)
+            if self._mine is None:  # the person's own values, every metric in one read
+                self._mine = dict(self.con.execute(
+                    "SELECT metric, value::DOUBLE FROM person_metrics WHERE period = ? AND person_id = ?",
+                    [self.period, self.person_id],
+                ).fetchall())
+            self._metrics[metric] = (len(group_values), float(self._mine.get(metric, 0.0)), group_values)
         return self._metrics[metric]
 
     def _below(self, values: list[float], value: float, x: float) -> int:

@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import duckdb
 
+from resonance.metrics.memo import Memo, no_memo
 from resonance.metrics.periods import Period, parse_period
 from resonance.metrics.report import resolve_period
 
 
-def default_period(con: duckdb.DuckDBPyConnection, period: str | None = None) -> Period:
-    """`period` if given (it must be computed), else the latest substantial month."""
+def default_period(con: duckdb.DuckDBPyConnection, period: str | None = None, memo: Memo = no_memo) -> Period:
+    """`period` if given (it must be computed), else the latest substantial month (`memo`: resonance.metrics.memo)."""
     if period:
-        return resolve_period(con, period)
+        return resolve_period(con, period, memo)
+    return resolve_period(con, memo(("substantial_month",), lambda: _substantial_month(con)), memo)
+
+
+def _substantial_month(con: duckdb.DuckDBPyConnection) -> str | None:
     rows = con.execute(
         """WITH m AS (
                SELECT mp.period, mp.period_start, count(DISTINCT pm.person_id) AS people
@@ -26,7 +31,7 @@ def default_period(con: duckdb.DuckDBPyConnection, period: str | None = None) ->
            SELECT period FROM m WHERE people >= 0.5 * (SELECT max(people) FROM m) AND people > 0
            ORDER BY period_start DESC LIMIT 1"""
     ).fetchall()
-    return resolve_period(con, str(rows[0][0]) if rows else None)
+    return str(rows[0][0]) if rows else None
 
 
 def trend_periods(con: duckdb.DuckDBPyConnection, p: Period, length: int = 12) -> list[Period]:
