@@ -256,7 +256,12 @@ async def _warm(users: list[User], paths: tuple[str, ...], ready_timeout_s: floa
     started = time.perf_counter()
     deadline = started + ready_timeout_s
     while time.perf_counter() < deadline:
-        r = await users[0].client.get("/me")
+        try:
+            r = await users[0].client.get("/me")
+        except httpx.TimeoutException:
+            # A large store (50k people at 10M events) keeps the server busy building the index for longer
+            # than one request's timeout: keep asking until the deadline.
+            continue
         if r.status_code == 200 and PREPARING not in r.text:
             break
         await asyncio.sleep(2.0)

@@ -239,6 +239,14 @@ print(json.dumps(out))
 """
 
 # --- the steps ----------------------------------------------------------------------------------
+def drop(*stores: Path) -> None:
+    """Delete a step's store copies (and WAL) as soon as it is done: at 10M each is about 4 GB, and DuckDB's
+    spill files need the room (a full recompute once stopped on a full disk)."""
+    for db in stores:
+        for suffix in ("", ".wal"):
+            Path(str(db) + suffix).unlink(missing_ok=True)
+
+
 class Bench:
     def __init__(self, size: str, runs: int, work: Path, log: Any) -> None:
         self.size, self.runs, self.work, self.log = size, runs, work, log
@@ -310,7 +318,7 @@ s = open_store(sys.argv[1]); run_ingest(s.con, "as2", [sys.argv[2]]); s.con.exec
 print("{}")""", str(inc), str(self.day))
         day_events = count_lines(self.day)
         after_day = self.work / "after-day.duckdb"
-        shutil.copyfile(inc, after_day)
+        shutil.move(inc, after_day)  # the copy is not needed again: one store less on the disk (4 GB at 10M)
         incs, full = [], None
         for k in range(self.runs):
             db = copy_store(after_day, self.work / f"inc-{k}.duckdb")
@@ -337,6 +345,7 @@ print("{}")""", str(inc), str(self.day))
                         incremental_day_events=day_events, incremental_day=self.last_day.isoformat(),
                         incremental_equals_full=all(v["differences"] == 0 for v in diff.values()),
                         incremental_diff=diff)
+        drop(last_inc, after_day)
 
     def _ensure_computed(self) -> None:
         if not self.computed_store.exists():
@@ -349,6 +358,7 @@ print("{}")""", str(inc), str(self.day))
         self._ensure_computed()
         db = copy_store(self.computed_store, self.work / "pagerank.duckdb")
         r = run_child(CHILD_PAGERANK, str(db), str(networkx_cap)).out
+        drop(db)
         self.log(f"  pagerank on {r['periods']} period graphs ({r['nodes']:,} nodes, {r['edges']:,} edges): "
                  f"resonance (DuckDB) {r['pagerank_s']:.2f} s, igraph {r['pagerank_igraph_s']:.2f} s"
                  + (f", networkx {r.get('pagerank_networkx_partial_s', 0):.2f} s for {r.get('networkx_periods')} "
@@ -381,6 +391,7 @@ print("{}")""", str(inc), str(self.day))
                               warm_paths=WARM_PATHS, on_start=measuring)
             cpu1 = proc_cpu_s(proc.pid)
             server_rss = rss_mb(proc.pid)
+        drop(db)
         f = report.figures()
         self.fig.update(p50_ms=f["p50_ms"], p95_ms=f["p95_ms"], p99_ms=f["p99_ms"], rps=f["rps"],
                         errors=f["errors"], load_requests=f["requests"], load_clients=clients,
