@@ -16,6 +16,7 @@ Outcomes:
 from __future__ import annotations
 
 import asyncio
+import html
 import random
 import re
 import time
@@ -214,35 +215,54 @@ def classify(req: Request, status: int) -> str:
     return "error"
 
 
+LAZY_PANEL_RE = re.compile(r'hx-get="(/me/advice\?[^"]*)" hx-trigger="load"')
+"""A panel the dashboard leaves to load right after the page (htmx `hx-trigger="load"`): a browser asks at once."""
+
+
 async def _user_loop(user: User, world: World, mix: Mix, rng: random.Random, t0: float, deadline: float,
-                     think: tuple[float, float], records: list[Record], writes: list[dict]) -> None:
+                     think: tuple[float, float], records: list[Record], writes: list[dict], ramp_s: float) -> None:
+    if ramp_s > 0:  # users arrive over the first second or so (as locust's spawn rate), not in one millisecond
+        await asyncio.sleep(rng.uniform(0, ramp_s))
     while time.perf_counter() < deadline:
-        req = mix(rng, user, world)
-        headers = {"X-CSRF-Token": user.csrf} if req.method != "GET" else None
-        started = time.perf_counter()
-        detail: Any = None
-        try:
-            r = await user.client.request(req.method, req.path, json=req.json, headers=headers)
-            status = r.status_code
-            body = r.content
-        except httpx.HTTPError as exc:
-            status, body, detail = 0, b"", f"{type(exc).__name__}: {exc}"
-        ms = (time.perf_counter() - started) * 1000
-        outcome = classify(req, status)
-        if outcome == "error" and detail is None:
-            detail = body[:300].decode(errors="replace")
-        if outcome == "ack":
-            data = r.json()
-            if req.kind == "kudos":
-                writes.append({"kind": "kudos", "user": user.username, "status": status,
-                               "kudos_id": data["kudos_id"], "created": data["created"]})
-            else:
-                writes.append({"kind": "vote", "user": user.username, "person_id": user.person_id,
-                               "item_id": data["item_id"], "value": data["value"], "changed": data["changed"],
-                               "at": started - t0})
-        records.append(Record(req.name, req.kind, started - t0, ms, status, outcome, detail, user.username))
+        req: Request | None = mix(rng, user, world)
+        while req is not None:
+            req = await _send(user, req, t0, records, writes)
         if think[1] > 0:
             await asyncio.sleep(rng.uniform(*think))
+
+
+async def _send(user: User, req: Request, t0: float, records: list[Record], writes: list[dict]) -> Request | None:
+    """Send one request and record it; returns what a browser would ask for next (a panel the page loads)."""
+    headers = {"X-CSRF-Token": user.csrf} if req.method != "GET" else {}
+    if req.name == "GET /me/advice":
+        headers["HX-Request"] = "true"
+    started = time.perf_counter()
+    detail: Any = None
+    follow: Request | None = None
+    try:
+        r = await user.client.request(req.method, req.path, json=req.json, headers=headers or None)
+        status = r.status_code
+        body = r.content
+        lazy = LAZY_PANEL_RE.search(r.text) if req.name == "GET /me" and status == 200 else None
+        if lazy:
+            follow = Request("GET /me/advice", "GET", html.unescape(lazy.group(1)))
+    except httpx.HTTPError as exc:
+        status, body, detail = 0, b"", f"{type(exc).__name__}: {exc}"
+    ms = (time.perf_counter() - started) * 1000
+    outcome = classify(req, status)
+    if outcome == "error" and detail is None:
+        detail = body[:300].decode(errors="replace")
+    if outcome == "ack":
+        data = r.json()
+        if req.kind == "kudos":
+            writes.append({"kind": "kudos", "user": user.username, "status": status,
+                           "kudos_id": data["kudos_id"], "created": data["created"]})
+        else:
+            writes.append({"kind": "vote", "user": user.username, "person_id": user.person_id,
+                           "item_id": data["item_id"], "value": data["value"], "changed": data["changed"],
+                           "at": started - t0})
+    records.append(Record(req.name, req.kind, started - t0, ms, status, outcome, detail, user.username))
+    return follow
 
 
 PREPARING = "Resonance is reading the latest data"
@@ -280,7 +300,7 @@ async def run_load_async(base_url: str, accounts: list[tuple[str, str, str | Non
                          duration_s: float, think: tuple[float, float] = (0.0, 0.0), seed: int = 7,
                          timeout_s: float = 30.0, on_start: Callable[[], Any] | None = None,
                          clients: int | None = None, warm_paths: tuple[str, ...] = (),
-                         ready_timeout_s: float = 900.0) -> Report:
+                         ready_timeout_s: float = 900.0, ramp_s: float | None = None) -> Report:
     """Sign `clients` clients in (default: one per account; accounts are (username, password, person_id),
     taken in turn), warm up (`warm_paths`: see `_warm`; nothing when empty), then run them concurrently
     for `duration_s`."""
@@ -311,8 +331,9 @@ async def run_load_async(base_url: str, accounts: list[tuple[str, str, str | Non
         started_utc = datetime.now(UTC).replace(tzinfo=None)
         t0 = time.perf_counter()
         deadline = t0 + duration_s
+        ramp = think[1] if ramp_s is None else ramp_s
         await asyncio.gather(*(_user_loop(u, world, mix, random.Random(seed * 1000 + i), t0, deadline, think,
-                                          records, writes) for i, u in enumerate(users)))
+                                          records, writes, ramp) for i, u in enumerate(users)))
         seconds = time.perf_counter() - t0
         ended_utc = datetime.now(UTC).replace(tzinfo=None)
     finally:

@@ -372,7 +372,7 @@ print("{}")""", str(inc), str(self.day))
             self.fig["pagerank_networkx_note"] = (f"stopped after {networkx_cap:.0f} s: {r['networkx_periods']} of "
                                                   f"{r['periods']} periods")
 
-    def load(self, clients: int, duration: float, think: tuple[float, float]) -> None:
+    def load(self, clients: int, duration: float, think: tuple[float, float], ramp: float | None) -> None:
         from loadgen import World, dashboard_read, run_load
 
         self._ensure_computed()
@@ -388,7 +388,7 @@ print("{}")""", str(inc), str(self.day))
                 cpu0 = proc_cpu_s(proc.pid)
 
             report = run_load(url, accounts, world, dashboard_read, duration_s=duration, think=think,
-                              warm_paths=WARM_PATHS, on_start=measuring)
+                              warm_paths=WARM_PATHS, on_start=measuring, ramp_s=ramp)
             cpu1 = proc_cpu_s(proc.pid)
             server_rss = rss_mb(proc.pid)
         drop(db)
@@ -396,13 +396,15 @@ print("{}")""", str(inc), str(self.day))
         self.fig.update(p50_ms=f["p50_ms"], p95_ms=f["p95_ms"], p99_ms=f["p99_ms"], rps=f["rps"],
                         errors=f["errors"], load_requests=f["requests"], load_clients=clients,
                         load_seconds=duration, load_think_s=list(think), server_rss_mb=server_rss,
+                        load_ramp_s=think[1] if ramp is None else ramp,
                         load_warm_up_s=f["warm_up_s"],
                         load_endpoints={k: {x: v[x] for x in ("requests", "p50_ms", "p95_ms", "p99_ms", "errors")}
                                         for k, v in f["endpoints"].items()},
                         load_error_samples=f["error_samples"],
                         server_cpu_ms_per_request=round(1000 * (cpu1 - cpu0) / max(1, f["requests"]), 1)
                         if cpu0 is not None and cpu1 is not None else None)
-        self.log(f"  dashboard: {clients} clients x {duration:.0f} s (think {think[0]}-{think[1]} s): "
+        self.log(f"  dashboard: {clients} clients x {duration:.0f} s (think {think[0]}-{think[1]} s, "
+                 f"starting over {self.fig['load_ramp_s']} s): "
                  f"{f['requests']:,} requests, {f['rps']} req/s, p50 {f['p50_ms']} ms, p95 {f['p95_ms']} ms, "
                  f"p99 {f['p99_ms']} ms, errors {f['errors']}")
         for name, e in sorted(f["endpoints"].items()):
@@ -474,7 +476,8 @@ def summary_lines(fig: dict[str, Any]) -> list[str]:
     if "p95_ms" in fig:
         lines.append(
             f"dashboard load  : {g('load_clients')} clients x {g('load_seconds')} s, think "
-            f"{fig['load_think_s'][0]}-{fig['load_think_s'][1]} s: {g('load_requests', '{:,}')} requests, "
+            f"{fig['load_think_s'][0]}-{fig['load_think_s'][1]} s, clients starting over {g('load_ramp_s')} s: "
+            f"{g('load_requests', '{:,}')} requests, "
             f"{g('rps')} req/s, p50 {g('p50_ms')} ms, p95 {g('p95_ms')} ms, p99 {g('p99_ms')} ms, errors "
             f"{g('errors')}; server CPU {g('server_cpu_ms_per_request')} ms per request, peak RSS "
             f"{g('server_rss_mb', '{:,}')} MB")
@@ -498,6 +501,9 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=60.0, help="Seconds of dashboard load.")
     parser.add_argument("--think", default="0.5,1.5",
                         help="Think time between a client's requests, min,max seconds (0,0: back to back).")
+    parser.add_argument("--ramp", type=float, default=None,
+                        help="Seconds over which the clients start (default: one think time, as locust's spawn "
+                             "rate; 0: all at once).")
     parser.add_argument("--networkx-cap", type=float, default=None,
                         help="Seconds networkx may run (default: 600 at 100k, 120 above).")
     parser.add_argument("--no-append", action="store_true", help="Do not append to benchmarks/RESULTS.md.")
@@ -525,7 +531,7 @@ def main() -> None:
             "compute": bench.compute,
             "incremental": bench.incremental,
             "pagerank": lambda: bench.pagerank(0.0 if "networkx" in skip else cap),
-            "load": lambda: bench.load(args.clients, args.duration, think),  # type: ignore[arg-type]
+            "load": lambda: bench.load(args.clients, args.duration, think, args.ramp),  # type: ignore[arg-type]
             "mbox": bench.mbox,
         }
         for name, step in steps.items():

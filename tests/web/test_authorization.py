@@ -56,6 +56,7 @@ ENDPOINTS: list[tuple[str, str, object, dict[str, int]]] = [
     ("DELETE", "/api/me/tokens/999999", None, {**ACCOUNT_API, **{r: 404 for r in ROLES if r != "anonymous"}}),
     ("GET", "/me", None, PERSONAL_PAGE),
     ("GET", "/me/evidence?metric=activity", None, PERSONAL_PAGE),
+    ("GET", "/me/advice", None, PERSONAL_PAGE),
     ("GET", "/me/items", None, PERSONAL_PAGE),
     ("GET", "/me/kudos", None, PERSONAL_PAGE),
     ("GET", "/me/export", None, PERSONAL_PAGE),

@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import markupsafe
 import pytest
 from tests.web.company import _load, build_company, email
 from tests.web.conftest import PASSWORD, compute_metrics, login, serve
@@ -95,6 +96,40 @@ def test_a_repeat_view_is_served_from_memory_and_logged_like_the_first(server: S
         expected = 0 if path == "/api/me/periods" else 1  # the list of periods is nobody's personal data
         assert len(logged_first) >= expected
     assert ("/me", "dashboard knowledge panels") in server.reads("ada")
+
+
+def test_browsing_to_another_period_the_advice_panel_loads_after_the_page(server: Server):
+    """The page for another period does not wait for the advice: a placeholder asks /me/advice for it
+    (an htmx fragment, logged as a read of the person's data); once the advice is known the page shows it
+    itself and is cached again."""
+    periods = [p["label"] for p in _get(server.session("liam"), "/api/me/periods").json()]
+    period = next(p for p in periods if p.startswith("2026-0"))
+    shown = 0
+    for username, person in (("ada", "hr:E03"), ("liam", "hr:E04")):
+        c = server.session(username)
+        page = _get(c, f"/me?period={period}")
+        assert page.status_code == 200 and 'data-testid="advice-pending"' in page.text
+        url = re.search(r'hx-get="(/me/advice\?[^"]+)"', page.text).group(1).replace("&amp;", "&")
+        assert f"period={period}" in url
+        before = len(server.reads(username))
+        fragment = _get(c, url, **{"HX-Request": "true"})
+        assert fragment.status_code == 200 and "<html" not in fragment.text
+        assert server.reads(username)[before:] == [("/me/advice", "advice")]
+        advice = _get(c, f"/api/me/advice?period={period}").json()
+        assert advice["person_id"] == person
+        for a in advice["advice"]:  # the fragment shows this person's own advice
+            assert str(markupsafe.escape(a["title"])) in fragment.text
+            shown += 1
+        # The advice is known now: the page shows it in place (or no panel when there is none).
+        again = _get(c, f"/me?period={period}")
+        assert 'data-testid="advice-pending"' not in again.text
+        assert ('data-testid="advice"' in again.text) == bool(advice["advice"])
+        assert _get(c, f"/me?period={period}").content == again.content
+        # Without htmx, a page of its own (a link for browsers without JavaScript).
+        full = _get(c, url)
+        assert full.status_code == 200 and "<html" in full.text.lower()
+    assert shown > 0
+    assert server.session("root").get("/me/advice").status_code == 403
 
 
 def test_if_none_match_is_answered_304_and_the_read_is_still_logged(server: Server):

@@ -143,36 +143,17 @@ def _answer_questions(con: duckdb.DuckDBPyConnection, ctx: dict[str, Any]) -> di
     topics = _my_topics(con, ctx)
     if not topics:
         return None
-    since = ctx["end"] - timedelta(days=QUESTION_DAYS)
-    questions = _rows(
-        con,
-        """
-        WITH q AS (
-            SELECT it.item_id, it.title, it.tags, it.created, it.container, it.url, a.person_id AS asker
-            FROM items it JOIN identities a ON a.identity = it.author
-            WHERE it.kind = 'question' AND it.created >= ? AND it.created < ? AND a.person_id <> ?
-              AND list_has_any(list_transform(it.tags, lambda t: lower(t)), ?::VARCHAR[])
-        ),
-        answered AS (
-            SELECT ans.parent_id AS item_id,
-                   bool_or(acc.object IS NOT NULL) AS accepted,
-                   bool_or(me.person_id = ?) AS mine
-            FROM items ans
-            LEFT JOIN identities me ON me.identity = ans.author
-            LEFT JOIN (SELECT DISTINCT object FROM events WHERE verb = 'Accept' AND time < ?) acc
-                   ON acc.object = ans.item_id
-            WHERE ans.parent_id IN (SELECT item_id FROM q) AND ans.created < ?
-            GROUP BY ans.parent_id
-        )
-        SELECT q.item_id, q.title, q.tags, q.created, q.container, q.url, q.asker
-        FROM q LEFT JOIN answered USING (item_id)
-        WHERE NOT coalesce(answered.accepted, false) AND NOT coalesce(answered.mine, false)
-        ORDER BY len(list_intersect(list_transform(q.tags, lambda t: lower(t)), ?::VARCHAR[])) DESC,
-                 q.created DESC, q.item_id
-        LIMIT ?
-        """,
-        [since, ctx["end"], ctx["pid"], topics, ctx["pid"], ctx["end"], ctx["end"], topics, MAX_ACTIONS],
-    )
+    # The period's open questions are the same for everybody: read once (through the memo), then the
+    # person's own filter and order here, as the query did it (tags compared in lower case).
+    candidates = ctx["memo"](("advice_open_questions", ctx["label"]), lambda: _open_questions(con, ctx["end"]))
+    wanted = set(topics)
+    mine = [
+        q for q in candidates
+        if q["asker"] != ctx["pid"] and not q["accepted"] and ctx["pid"] not in q["answerers"] and q["topics"] & wanted
+    ]
+    mine.sort(key=lambda q: q["item_id"])
+    mine.sort(key=lambda q: (len(q["topics"] & wanted), q["created"]), reverse=True)
+    questions = mine[:MAX_ACTIONS]
     if not questions:
         return None
     n = len(questions)
@@ -214,6 +195,40 @@ def _answer_questions(con: duckdb.DuckDBPyConnection, ctx: dict[str, Any]) -> di
         ),
         "topics": topics,
     }
+
+
+def _open_questions(con: duckdb.DuckDBPyConnection, end: Any) -> list[dict[str, Any]]:
+    """Questions asked in the QUESTION_DAYS before `end` by a known person: with their tags in lower case,
+    whether an answer written before `end` was accepted before `end`, and who wrote those answers."""
+    since = end - timedelta(days=QUESTION_DAYS)
+    rows = _rows(
+        con,
+        """
+        WITH q AS (
+            SELECT it.item_id, it.title, it.tags, it.created, it.container, it.url, a.person_id AS asker
+            FROM items it JOIN identities a ON a.identity = it.author
+            WHERE it.kind = 'question' AND it.created >= ? AND it.created < ? AND a.person_id IS NOT NULL
+        ),
+        answered AS (
+            SELECT ans.parent_id AS item_id,
+                   bool_or(acc.object IS NOT NULL) AS accepted,
+                   list(DISTINCT me.person_id) FILTER (WHERE me.person_id IS NOT NULL) AS answerers
+            FROM items ans
+            LEFT JOIN identities me ON me.identity = ans.author
+            LEFT JOIN (SELECT DISTINCT object FROM events WHERE verb = 'Accept' AND time < ?) acc
+                   ON acc.object = ans.item_id
+            WHERE ans.parent_id IN (SELECT item_id FROM q) AND ans.created < ?
+            GROUP BY ans.parent_id
+        )
+        SELECT q.*, coalesce(answered.accepted, false) AS accepted, coalesce(answered.answerers, []) AS answerers
+        FROM q LEFT JOIN answered USING (item_id)
+        """,
+        [since, end, end, end],
+    )
+    for r in rows:
+        r["topics"] = frozenset(t.lower() for t in (r["tags"] or []))
+        r["answerers"] = frozenset(r["answerers"] or [])
+    return rows
 
 
 def _answer_average(con: duckdb.DuckDBPyConnection, ctx: dict[str, Any], c: float) -> tuple[int, float, float]:

@@ -186,11 +186,26 @@ class ReadCache:
                 self._data.popitem(last=False)
         return value
 
+    def peek(self, con: duckdb.DuckDBPyConnection, key: Hashable, scope: str = "activity") -> Any:
+        """The cached value for `key` at the store's current version, or `NOT_READY` (nothing is computed)."""
+        version = store_version(con)
+        if version is None:
+            return NOT_READY
+        full = (version[: SCOPES[scope]], key)
+        with self._lock:
+            if full in self._data:
+                self._data.move_to_end(full)
+                self.hits += 1
+                return self._data[full]
+        return NOT_READY
+
     def clear(self) -> None:
         with self._lock:
             self._data.clear()
 
 
+NOT_READY: Any = type("NotReady", (), {"__repr__": lambda self: "NOT_READY", "__bool__": lambda self: False})()
+"""What `ReadCache.peek` returns for a value not computed yet at this store version."""
 READS = ReadCache()
 """The process's cache of dashboard reads (keys name the function and its arguments)."""
 

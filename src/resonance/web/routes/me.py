@@ -7,9 +7,8 @@ writes the access log). Nothing here takes a person id from the request.
 
 from __future__ import annotations
 
-import contextvars
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import duckdb
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -19,7 +18,7 @@ from resonance.kudos.insights import where_you_shine
 from resonance.privacy.consent import is_opted_out
 from resonance.privacy.guard import Principal, require_individual_access
 from resonance.web import dashboard as dash
-from resonance.web.cache import cached, cached_response
+from resonance.web.cache import NOT_READY, cached, cached_response, dont_cache_response
 from resonance.web.deps import current_principal, get_con, require_principal
 from resonance.web.prefetch import evidence_of_the_view
 from resonance.web.sanitize import plain_text, safe_html
@@ -153,12 +152,17 @@ def _dashboard_page(
 ) -> Response:
     asked = (period or "").strip()
     period, periods = resolve_period(con, period)
-    ahead = _advice_ahead(request, person_id, period, peer_group)
     view = metrics_view(con, person_id, period, peer_group)
-    if view.get("computed") and ahead is not None and (view.get("period") or {}).get("label") == period:
-        advice = ahead.result()
-    else:
-        advice = _advice(request, con, person_id, view, peer_group)
+    label = (view.get("period") or {}).get("label")
+    # The advice takes tens of milliseconds of queries the first time a period is shown. The dashboard as
+    # it opens shows it in the page; browsing to another period, the page is sent without it (unless it is
+    # known already) and its panel loads it next (/me/advice), so that the figures never wait for it.
+    advice = _advice(request, con, person_id, view, peer_group, wait=not asked)
+    advice_url = None
+    if advice is NOT_READY:
+        advice = None
+        advice_url = "/me/advice?" + urlencode({"period": label, "peer_group": peer_group})
+        dont_cache_response()  # the next view shows the advice in the page, once it is known
     if view.get("computed") and not asked:
         # The dashboard as it opens: the evidence behind each figure is one click away, read it ahead
         # (not for another period someone browses to: rarely followed by its evidence, and 75 ms of queries).
@@ -180,44 +184,41 @@ def _dashboard_page(
             "shine": cached(con, ("where_you_shine", person_id), lambda: where_you_shine(con, person_id)),
             "metric_info": dash.METRICS,
             "advice": advice,
+            "advice_url": advice_url,
         },
     )
 
 
-_ADVICE_THREADS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dashboard-advice")
+@router.get("/me/advice", include_in_schema=False)
+def advice_panel(request: Request, con: Con, period: PeriodQ = None, peer_group: PeerGroup = "company") -> Response:
+    """The dashboard's advice panel (an htmx fragment; a page of its own without htmx)."""
+    _, person_id = me(request, con, "advice")
+    return cached_response(request, con, "content",
+                           lambda: _advice_panel(request, con, person_id, period, peer_group))
 
 
-def _advice_ahead(request: Request, person_id: str, period: str | None, peer_group: str) -> Future | None:
-    """Start the advice for `period` on its own cursor while the rest of the page is read: the first view
-    of a period computes both the report and the advice, tens of milliseconds of queries each, and DuckDB
-    runs them side by side (it releases the GIL). The result is used only when the report's period is
-    this one (else the advice is computed as before)."""
-    if period is None:
-        return None
-    store = request.app.state.store
-    context = contextvars.copy_context()  # the request's store version and memo
-
-    def run() -> Any:
-        cur = store.cursor()
-        try:
-            return _advice(request, cur, person_id, {"computed": True, "period": {"label": period}}, peer_group)
-        finally:
-            cur.close()
-
-    return _ADVICE_THREADS.submit(context.run, run)
+def _advice_panel(
+    request: Request, con: duckdb.DuckDBPyConnection, person_id: str, period: str | None, peer_group: str
+) -> Response:
+    label, _ = resolve_period(con, period)
+    advice = _advice(request, con, person_id, {"computed": label is not None, "period": {"label": label}}, peer_group)
+    ctx = {"advice": advice, "period": label}
+    return render(request, "me/_advice.html" if is_htmx(request) else "me/advice.html", ctx)
 
 
 def _advice(
-    request: Request, con: duckdb.DuckDBPyConnection, person_id: str, view: dict[str, Any], peer_group: str
+    request: Request, con: duckdb.DuckDBPyConnection, person_id: str, view: dict[str, Any], peer_group: str,
+    wait: bool = True,
 ) -> Any:
-    """Recommendations for the dashboard's period (resonance.advice), or None when not available."""
+    """Recommendations for the dashboard's period (resonance.advice), or None when not available; with
+    `wait=False`, NOT_READY unless they are in the read cache already."""
     if not view.get("computed"):
         return None
     try:
         from resonance.web.routes.review import advice_for
     except ImportError:  # the advice feature is not in this build: the simple tip stays
         return None
-    return advice_for(con, person_id, (view.get("period") or {}).get("label"), peer_group, request)
+    return advice_for(con, person_id, (view.get("period") or {}).get("label"), peer_group, request, wait=wait)
 
 
 @router.get("/me/evidence", include_in_schema=False)

@@ -25,7 +25,7 @@ from resonance.review.render import PdfUnavailable, render_html, render_pdf
 from resonance.review.report import review_data
 from resonance.review.sharing import ShareError, create_share, list_shares, open_share, revoke_share, shared_with
 from resonance.web import dashboard as dash
-from resonance.web.cache import cached, shared_reads
+from resonance.web.cache import READS, cached, shared_reads
 from resonance.web.deps import current_principal, get_con, require_principal
 from resonance.web.nav import NavItem, register
 from resonance.web.routes.me import me
@@ -115,9 +115,11 @@ def _review(con: duckdb.DuckDBPyConnection, person_id: str, period: str | None) 
 
 
 def advice_for(
-    con: duckdb.DuckDBPyConnection, person_id: str, period: str | None, peer_group: str, request: Request | None = None
-) -> dict | None:
-    """The dashboard's advice (None when the figures are not computed)."""
+    con: duckdb.DuckDBPyConnection, person_id: str, period: str | None, peer_group: str, request: Request | None = None,
+    wait: bool = True,
+) -> Any:
+    """The dashboard's advice (None when the figures are not computed). With `wait=False`, only advice
+    already in the read cache, else `NOT_READY` (the dashboard then loads it after the page)."""
     topics = _expertise_topics(request, con, person_id)
     group = "role" if peer_group == "company" else peer_group
 
@@ -128,7 +130,8 @@ def advice_for(
             return None
 
     # Cached per store version (resonance.web.cache): the dashboard asks for it on every view.
-    return cached(con, ("advice", person_id, period, group, tuple(topics or ())), compute, "content")
+    key = ("advice", person_id, period, group, tuple(topics or ()))
+    return cached(con, key, compute, "content") if wait else READS.peek(con, key, "content")
 
 
 def _expertise_topics(request: Request | None, con: duckdb.DuckDBPyConnection, person_id: str) -> list[str] | None:
