@@ -367,6 +367,10 @@ def _compute(
     react_p = eng.materialize(assign(react, ptab), "react_p")
     endorse_p = eng.materialize(assign(endorse, ptab), "endorse_p")
     ties_p = eng.materialize(assign(ties, ptab), "ties_p")
+    # Intermediates are dropped after their last use: at 10M events each is gigabytes of DuckDB's spill
+    # files (its memory limit holds the rest on disk), and together they once filled the disk.
+    eng.release(endorse)
+    eng.release(ties)
     lap("periods")
 
     _step(progress, "activity")
@@ -390,6 +394,7 @@ def _compute(
     eminence_v, eminence_b = eminence.eminence(eng, react_p, pairs, endorse_p, participants, rules)
     eminence_v = eng.materialize(eminence_v, "eminence_v")
     eminence_b = eng.materialize(eminence_b, "eminence_b")
+    eng.release(endorse_p)
     lap("eminence")
 
     _step(progress, "knowledge")
@@ -399,6 +404,8 @@ def _compute(
     item_rows, knowledge_b = knowledge.summarize(values)
     item_rows = eng.materialize(item_rows, "item_value")
     knowledge_b = eng.materialize(knowledge_b, "knowledge_b")
+    eng.release(values)
+    eng.release(static)
     lap("knowledge")
 
     _step(progress, "network")
