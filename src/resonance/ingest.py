@@ -20,6 +20,7 @@ from typing import Any
 import duckdb
 
 from resonance.sources import SourceError, get_source
+from resonance.store.db import transaction
 from resonance.store.loader import Batch, LoadCounts, Loader
 from resonance.store.people import link_plus_addresses, refresh_people
 
@@ -100,14 +101,9 @@ def run_ingest(
                               f"{report.ingested:,} records were read before it") from exc
         # One transaction: a crash between rebuilding and refilling `people` must not
         # leave it empty (refresh_people deletes then inserts).
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             link_plus_addresses(con)
             refresh_people(con)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
         report.status = "done"
     except BaseException as exc:
         report.status = "failed"

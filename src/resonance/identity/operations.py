@@ -16,6 +16,7 @@ from typing import Any
 
 import duckdb
 
+from resonance.store.db import transaction
 from resonance.store.people import refresh_people
 
 
@@ -55,8 +56,7 @@ def merge(con: duckdb.DuckDBPyConnection, a: str, b: str, actor: str, reason: st
 
     `a` and `b` are person ids or identity keys. Undo with `unmerge(op_id)`.
     """
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         person_a, person_b = resolve_person(con, a), resolve_person(con, b)
         if person_a == person_b:
             raise IdentityError(f"{a} and {b} are already the same person ({person_a})")
@@ -67,10 +67,6 @@ def merge(con: duckdb.DuckDBPyConnection, a: str, b: str, actor: str, reason: st
         op_id = _record(con, "merge", actor, person_a, person_b, reason,
                         {"identities": identities, "profiles": profiles})
         refresh_people(con)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return OpResult(op_id, "merge", person_a, person_b, identities, [tuple(p) for p in profiles])
 
 
@@ -81,8 +77,7 @@ def unmerge(con: duckdb.DuckDBPyConnection, op_id: int, actor: str, reason: str 
     Identities that arrived later through one of the restored profiles (a re-import
     added a key to that account) go back with it. Undo this undo with `merge` again.
     """
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         rows = con.execute(
             "SELECT op, person_a, person_b, undo, undone_by FROM identity_ops WHERE op_id = ?", [op_id]
         ).fetchall()
@@ -128,10 +123,6 @@ def unmerge(con: duckdb.DuckDBPyConnection, op_id: int, actor: str, reason: str 
                           "from": current})
         con.execute("UPDATE identity_ops SET undone_by = ? WHERE op_id = ?", [new_id, op_id])
         refresh_people(con)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return OpResult(new_id, "unmerge", person_a, person_b, identities, [tuple(p) for p in profiles])
 
 

@@ -15,7 +15,6 @@ Exactly once, under any concurrency:
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import threading
@@ -48,6 +47,7 @@ from resonance.kudos.rules import (
 )
 from resonance.kudos.schema import ensure_kudos_schema
 from resonance.privacy.consent import consent_granted
+from resonance.store.db import transaction
 
 SOURCE = "resonance"
 """The `source` of the events kudos and votes write."""
@@ -149,53 +149,47 @@ def _write_kudos(
     extra = {"kudos_id": key, "message": text, "tags": tags, "channel": channel}
     for attempt in range(MAX_ATTEMPTS):
         with _WRITE_LOCK:
-            con.execute("BEGIN TRANSACTION")
             try:
-                if con.execute("SELECT count(*) FROM kudos WHERE kudos_id = ?", [key]).fetchall()[0][0]:
-                    con.execute("COMMIT")
-                    existing = get_kudos(con, key)
-                    assert existing is not None
-                    return KudosResult(existing, created=False)
-                start, end = period_bounds(when, rules.budget_period)
-                counts = con.execute(
-                    """SELECT count(*) FILTER (WHERE given_at >= ? AND given_at < ?),
-                              count(*) FILTER (WHERE given_at > ?),
-                              min(given_at) FILTER (WHERE given_at > ?)
-                       FROM kudos WHERE giver_id = ?""",
-                    [start, end, when - timedelta(minutes=1), when - timedelta(minutes=1), g.person_id],
-                ).fetchall()[0]
-                check_budget(int(counts[0]), when, rules)
-                check_rate(int(counts[1]), counts[2], when, rules.rate_limit_per_minute, "kudos")
-                con.execute(
-                    """INSERT INTO kudos (kudos_id, giver_id, receiver_id, giver_identity, receiver_identity,
-                                          ctx_meeting, ctx_account, ctx_opportunity, ctx_item, context_day,
-                                          message, value_tags, channel, recorded_by, given_at, event_native_id)
-                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                    [key, g.person_id, r.person_id, g.identity, r.identity, ctx.meeting, ctx.account,
-                     ctx.opportunity, ctx.item, when.date() if ctx.empty else None, text, tags, channel,
-                     actor, when, native_id],
-                )
-                con.execute(
-                    """INSERT INTO events (source, native_id, time, actor, verb, object, object_type, value,
-                                           ctx_meeting, ctx_account, ctx_opportunity, ctx_item, extra, ingested_at)
-                       VALUES (?, ?, ?, ?, 'Kudos', ?, 'person', 1, ?, ?, ?, ?, ?, now()::TIMESTAMP)""",
-                    [SOURCE, native_id, when, g.identity, r.identity, ctx.meeting, ctx.account, ctx.opportunity,
-                     ctx.item, json.dumps(extra)],
-                )
-                _audit(con, when, "kudos", actor, channel, g.person_id, key,
-                       {"receiver_id": r.person_id, "context": {k: v for k, v in ctx.as_dict().items() if v}})
-                con.execute("COMMIT")
+                with transaction(con):
+                    if con.execute("SELECT count(*) FROM kudos WHERE kudos_id = ?", [key]).fetchall()[0][0]:
+                        existing = get_kudos(con, key)
+                        assert existing is not None
+                        return KudosResult(existing, created=False)
+                    start, end = period_bounds(when, rules.budget_period)
+                    counts = con.execute(
+                        """SELECT count(*) FILTER (WHERE given_at >= ? AND given_at < ?),
+                                  count(*) FILTER (WHERE given_at > ?),
+                                  min(given_at) FILTER (WHERE given_at > ?)
+                           FROM kudos WHERE giver_id = ?""",
+                        [start, end, when - timedelta(minutes=1), when - timedelta(minutes=1), g.person_id],
+                    ).fetchall()[0]
+                    check_budget(int(counts[0]), when, rules)
+                    check_rate(int(counts[1]), counts[2], when, rules.rate_limit_per_minute, "kudos")
+                    con.execute(
+                        """INSERT INTO kudos (kudos_id, giver_id, receiver_id, giver_identity, receiver_identity,
+                                              ctx_meeting, ctx_account, ctx_opportunity, ctx_item, context_day,
+                                              message, value_tags, channel, recorded_by, given_at, event_native_id)
+                           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                        [key, g.person_id, r.person_id, g.identity, r.identity, ctx.meeting, ctx.account,
+                         ctx.opportunity, ctx.item, when.date() if ctx.empty else None, text, tags, channel,
+                         actor, when, native_id],
+                    )
+                    con.execute(
+                        """INSERT INTO events (source, native_id, time, actor, verb, object, object_type, value,
+                                               ctx_meeting, ctx_account, ctx_opportunity, ctx_item, extra, ingested_at)
+                           VALUES (?, ?, ?, ?, 'Kudos', ?, 'person', 1, ?, ?, ?, ?, ?, now()::TIMESTAMP)""",
+                        [SOURCE, native_id, when, g.identity, r.identity, ctx.meeting, ctx.account, ctx.opportunity,
+                         ctx.item, json.dumps(extra)],
+                    )
+                    _audit(con, when, "kudos", actor, channel, g.person_id, key,
+                           {"receiver_id": r.person_id, "context": {k: v for k, v in ctx.as_dict().items() if v}})
             except (duckdb.TransactionException, duckdb.ConstraintException) as exc:
-                _rollback(con)
                 if attempt + 1 == MAX_ATTEMPTS:
                     raise KudosError(
                         "The store is busy; the kudos was not recorded. Try again.", status=503, code="busy"
                     ) from exc
                 time.sleep(0.01 * (attempt + 1))
                 continue
-            except BaseException:
-                _rollback(con)
-                raise
         stored = get_kudos(con, key)
         assert stored is not None
         return KudosResult(stored, created=True)
@@ -317,49 +311,45 @@ def vote(
     when = now or utcnow()
     for attempt in range(MAX_ATTEMPTS):
         with _WRITE_LOCK:
-            con.execute("BEGIN TRANSACTION")
             try:
-                current = con.execute(
-                    "SELECT value, version FROM item_votes WHERE item_id = ? AND voter_id = ?", [item_id, who.person_id]
-                ).fetchall()
-                previous, version = (current[0][0], current[0][1]) if current else (None, 0)
-                if previous == v or (previous is None and v == 0):
-                    con.execute("COMMIT")
-                    return VoteResult(item_id, who.person_id, v, previous, False, version)
-                recent = con.execute(
-                    """SELECT count(*), min(done_at) FROM kudos_audit
-                       WHERE action = 'vote' AND person_id = ? AND done_at > ?""",
-                    [who.person_id, when - timedelta(minutes=1)],
-                ).fetchall()[0]
-                check_rate(int(recent[0]), recent[1], when, rules.vote_rate_limit_per_minute, "votes")
-                version += 1
-                con.execute(
-                    """INSERT INTO item_votes (item_id, voter_id, value, version, channel, voted_at)
-                       VALUES (?, ?, ?, ?, ?, ?)
-                       ON CONFLICT (item_id, voter_id) DO UPDATE
-                       SET value = excluded.value, version = excluded.version, channel = excluded.channel,
-                           voted_at = excluded.voted_at""",
-                    [item_id, who.person_id, v, version, channel, when],
-                )
-                pair = hashlib.sha256(f"{who.person_id}\x1f{item_id}".encode()).hexdigest()[:24]
-                con.execute(
-                    """INSERT INTO events (source, native_id, time, actor, verb, object, object_type, value,
-                                           ctx_item, extra, ingested_at)
-                       VALUES (?, ?, ?, ?, 'Vote', ?, 'item', ?, ?, ?, now()::TIMESTAMP)""",
-                    [SOURCE, f"vote:{pair}:{version:06d}", when, who.identity, item_id, float(v), item_id,
-                     json.dumps({"channel": channel, "version": version, "previous": previous})],
-                )
-                _audit(con, when, "vote", actor, channel, who.person_id, item_id, {"value": v, "previous": previous})
-                con.execute("COMMIT")
+                with transaction(con):
+                    current = con.execute(
+                        "SELECT value, version FROM item_votes WHERE item_id = ? AND voter_id = ?",
+                        [item_id, who.person_id],
+                    ).fetchall()
+                    previous, version = (current[0][0], current[0][1]) if current else (None, 0)
+                    if previous == v or (previous is None and v == 0):
+                        return VoteResult(item_id, who.person_id, v, previous, False, version)
+                    recent = con.execute(
+                        """SELECT count(*), min(done_at) FROM kudos_audit
+                           WHERE action = 'vote' AND person_id = ? AND done_at > ?""",
+                        [who.person_id, when - timedelta(minutes=1)],
+                    ).fetchall()[0]
+                    check_rate(int(recent[0]), recent[1], when, rules.vote_rate_limit_per_minute, "votes")
+                    version += 1
+                    con.execute(
+                        """INSERT INTO item_votes (item_id, voter_id, value, version, channel, voted_at)
+                           VALUES (?, ?, ?, ?, ?, ?)
+                           ON CONFLICT (item_id, voter_id) DO UPDATE
+                           SET value = excluded.value, version = excluded.version, channel = excluded.channel,
+                               voted_at = excluded.voted_at""",
+                        [item_id, who.person_id, v, version, channel, when],
+                    )
+                    pair = hashlib.sha256(f"{who.person_id}\x1f{item_id}".encode()).hexdigest()[:24]
+                    con.execute(
+                        """INSERT INTO events (source, native_id, time, actor, verb, object, object_type, value,
+                                               ctx_item, extra, ingested_at)
+                           VALUES (?, ?, ?, ?, 'Vote', ?, 'item', ?, ?, ?, now()::TIMESTAMP)""",
+                        [SOURCE, f"vote:{pair}:{version:06d}", when, who.identity, item_id, float(v), item_id,
+                         json.dumps({"channel": channel, "version": version, "previous": previous})],
+                    )
+                    _audit(con, when, "vote", actor, channel, who.person_id, item_id,
+                           {"value": v, "previous": previous})
             except (duckdb.TransactionException, duckdb.ConstraintException) as exc:
-                _rollback(con)
                 if attempt + 1 == MAX_ATTEMPTS:
                     raise KudosError("The store is busy; the vote was not recorded. Try again.", 503, "busy") from exc
                 time.sleep(0.01 * (attempt + 1))
                 continue
-            except BaseException:
-                _rollback(con)
-                raise
         return VoteResult(item_id, who.person_id, v, previous, True, version)
     raise AssertionError("unreachable")
 
@@ -404,7 +394,3 @@ def _audit(
         [when, action, actor, channel, person_id, subject, json.dumps(detail, default=str)],
     )
 
-
-def _rollback(con: duckdb.DuckDBPyConnection) -> None:
-    with contextlib.suppress(duckdb.Error):  # a failed statement may already have ended it
-        con.execute("ROLLBACK")

@@ -41,6 +41,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from resonance.store.db import transaction
 from resonance.store.migrations import Migration, migrate
 
 EVENT_COLUMNS = (
@@ -192,8 +193,7 @@ def export_events(con: duckdb.DuckDBPyConnection, target: str | Path, full: bool
             _publish_local(staging, Path(key), [d for d, _, _ in changed], removed)
 
         # 3. Remember what is there now (after publishing: a failed export is retried in full).
-        cur.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(cur):
             if full or not present:
                 cur.execute("DELETE FROM lake_exports WHERE target = ?", [key])
             else:
@@ -204,10 +204,6 @@ def export_events(con: duckdb.DuckDBPyConnection, target: str | Path, full: bool
                     "INSERT INTO lake_exports VALUES (?, ?, ?, ?, now()::TIMESTAMP)",
                     [[key, d, n, m] for d, n, m in changed],
                 )
-            cur.execute("COMMIT")
-        except BaseException:
-            cur.execute("ROLLBACK")
-            raise
     finally:
         cur.close()
         if own_session and session is not None:

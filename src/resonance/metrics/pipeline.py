@@ -44,6 +44,7 @@ from resonance.metrics.persona import persona_rules
 from resonance.metrics.relations import rounded
 from resonance.metrics.rules import load_rules, rules_hash
 from resonance.metrics.tables import EVENT_TABLES, PERIOD_TABLES, ensure_metric_tables
+from resonance.store.db import transaction
 
 METRICS = ("activity", "reaction", "eminence", "network", "knowledge_value")
 """The metrics every person has per period (keys of person_report's `metrics`)."""
@@ -265,14 +266,9 @@ def _nothing_to_do(
 ) -> dict[str, Any]:
     """An incremental compute with nothing new: record the state (the as-of moved on) and the run."""
     assert fp is not None
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         incr.save_state(con, run_id, types, rules_hash(rules), cutoff, fp, scope.state.first_time,
                         scope.state.last_time)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     summary.update(periods=0, periods_recomputed=[], touched_days=0, period_types=types, rows={}, people=0,
                    seconds=timings, total_seconds=round(time.perf_counter() - started, 3))
     con.execute(
@@ -545,61 +541,57 @@ def _write(
         arrow = {name: eng.to_arrow(expr.select(*TABLE_COLUMNS[name])) for name, expr in outputs.items()}
     writer = eng.cursor if eng.name == "duckdb" else con.cursor()  # type: ignore[attr-defined]
     counts: dict[str, int] = {}
-    writer.execute("BEGIN TRANSACTION")
     try:
-        for name in EVENT_TABLES:
-            if scope is None:
-                writer.execute(f"DELETE FROM {name}")
+        with transaction(writer):
+            for name in EVENT_TABLES:
+                if scope is None:
+                    writer.execute(f"DELETE FROM {name}")
+                else:
+                    for lo, hi in scope.day_windows:  # only the touched days' rows were resolved afresh
+                        writer.execute(f"DELETE FROM {name} WHERE time >= ? AND time < ?", [lo, hi])
+            stored = {r[0] for r in writer.execute("SELECT period FROM metric_periods").fetchall()}
+            everything = stored <= set(labels)  # a full compute: emptying a table is far cheaper than a filter
+            for name in (*PERIOD_TABLES, "metric_periods"):
+                if everything:
+                    writer.execute(f"DELETE FROM {name}")
+                else:
+                    writer.execute(f"DELETE FROM {name} WHERE period IN (SELECT unnest(?::VARCHAR[]))", [labels])
+            for p in chosen:
+                writer.execute(
+                    """INSERT INTO metric_periods
+                           (period, period_type, period_start, period_end, run_id, computed_at)
+                       VALUES (?, ?, ?, ?, ?, now()::TIMESTAMP)""",
+                    [p.label, p.type, p.start, p.end, run_id],
+                )
+            reasons, reason_params = _persona_reason_sql(rules)
+            for name, expr in outputs.items():
+                cols = ", ".join(TABLE_COLUMNS[name])
+                if eng.name == "duckdb":
+                    # Straight from the expression (no intermediate copy when it is not materialised yet).
+                    name_of = eng.table_name(expr)
+                    source = f'"{name_of}"' if name_of else f"({eng.sql(expr)})"
+                else:
+                    writer.register("_metric_out", arrow[name])
+                    source = "_metric_out"
+                extra, params = ("", [])
+                if name == "person_persona":  # each persona's rule and reason, with the person's own figures
+                    extra, params = reasons, reason_params
+                inserted = writer.execute(
+                    f"INSERT INTO {name} ({cols}{', rule, reason' if extra else ''}) "
+                    f"SELECT {cols}{extra} FROM {source} AS _out",
+                    params,
+                ).fetchall()[0][0]
+                if eng.name != "duckdb":
+                    writer.unregister("_metric_out")
+                counts[name] = int(inserted)
+            for name in EVENT_TABLES:
+                if name in outputs and scope is not None:
+                    counts[name] = int(writer.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0])
+            if state is None:
+                incr.clear_state(writer)
             else:
-                for lo, hi in scope.day_windows:  # only the touched days' rows were resolved afresh
-                    writer.execute(f"DELETE FROM {name} WHERE time >= ? AND time < ?", [lo, hi])
-        stored = {r[0] for r in writer.execute("SELECT period FROM metric_periods").fetchall()}
-        everything = stored <= set(labels)  # a full compute: emptying a table is far cheaper than a filter
-        for name in (*PERIOD_TABLES, "metric_periods"):
-            if everything:
-                writer.execute(f"DELETE FROM {name}")
-            else:
-                writer.execute(f"DELETE FROM {name} WHERE period IN (SELECT unnest(?::VARCHAR[]))", [labels])
-        for p in chosen:
-            writer.execute(
-                """INSERT INTO metric_periods
-                       (period, period_type, period_start, period_end, run_id, computed_at)
-                   VALUES (?, ?, ?, ?, ?, now()::TIMESTAMP)""",
-                [p.label, p.type, p.start, p.end, run_id],
-            )
-        reasons, reason_params = _persona_reason_sql(rules)
-        for name, expr in outputs.items():
-            cols = ", ".join(TABLE_COLUMNS[name])
-            if eng.name == "duckdb":
-                # Straight from the expression (no intermediate copy when it is not materialised yet).
-                name_of = eng.table_name(expr)
-                source = f'"{name_of}"' if name_of else f"({eng.sql(expr)})"
-            else:
-                writer.register("_metric_out", arrow[name])
-                source = "_metric_out"
-            extra, params = ("", [])
-            if name == "person_persona":  # each persona's rule and reason, with the person's own figures
-                extra, params = reasons, reason_params
-            inserted = writer.execute(
-                f"INSERT INTO {name} ({cols}{', rule, reason' if extra else ''}) "
-                f"SELECT {cols}{extra} FROM {source} AS _out",
-                params,
-            ).fetchall()[0][0]
-            if eng.name != "duckdb":
-                writer.unregister("_metric_out")
-            counts[name] = int(inserted)
-        for name in EVENT_TABLES:
-            if name in outputs and scope is not None:
-                counts[name] = int(writer.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0])
-        if state is None:
-            incr.clear_state(writer)
-        else:
-            types, digest, cutoff, fp, (first, last) = state
-            incr.save_state(writer, run_id, types, digest, cutoff, fp, first, last)
-        writer.execute("COMMIT")
-    except BaseException:
-        writer.execute("ROLLBACK")
-        raise
+                types, digest, cutoff, fp, (first, last) = state
+                incr.save_state(writer, run_id, types, digest, cutoff, fp, first, last)
     finally:
         if eng.name != "duckdb":
             writer.close()

@@ -27,6 +27,7 @@ import ibis
 
 from resonance.metrics.engine import INPUT_QUERIES, SparkEngine, _schema_of
 from resonance.metrics.lake import SNAPSHOTS, is_uri, join, normalise_target
+from resonance.store.db import transaction
 
 _EVENT_COLS = ("time, actor, verb, object, object_type, target, recipients, value, ctx_meeting, ctx_account, "
                "ctx_opportunity, ctx_item")
@@ -224,8 +225,7 @@ def import_metrics(con: duckdb.DuckDBPyConnection, out: str | Path) -> dict[str,
         ).fetchall()
         labels = [p[0] for p in periods]
         run_id = int(cur.execute("SELECT nextval('metric_run_seq')").fetchall()[0][0])
-        cur.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(cur):
             cur.execute("DELETE FROM metric_periods WHERE period IN (SELECT unnest(?::VARCHAR[]))", [labels])
             cur.executemany(
                 """INSERT INTO metric_periods (period, period_type, period_start, period_end, run_id, computed_at)
@@ -250,10 +250,6 @@ def import_metrics(con: duckdb.DuckDBPyConnection, out: str | Path) -> dict[str,
                    VALUES (?, 'spark-import', now()::TIMESTAMP, now()::TIMESTAMP, 'done', ?, ?)""",
                 [run_id, labels, json.dumps({"imported_from": str(root), "rows": counts})],
             )
-            cur.execute("COMMIT")
-        except BaseException:
-            cur.execute("ROLLBACK")
-            raise
     finally:
         cur.close()
     return {"run_id": run_id, "periods": len(labels), "rows": dict(sorted(counts.items()))}

@@ -36,6 +36,7 @@ import pyarrow as pa
 from resonance.metrics.periods import Period
 from resonance.org.schema import ensure_org_schema, salt
 from resonance.privacy.guard import effective_min_group_size
+from resonance.store.db import transaction
 
 
 @dataclass(slots=True)
@@ -267,24 +268,20 @@ def _record(cur: duckdb.DuckDBPyConnection, cells: list[Cell], period: Period, v
     cur.unregister("_org_shown")
     labels = pa.table({"idx": pa.array(shown, pa.int32()), "label": [cells[i].label for i in shown]})
     cur.register("_org_labels", labels)
-    cur.execute("BEGIN TRANSACTION")
     try:
-        cur.execute(
-            """INSERT INTO org_releases
-               SELECT DISTINCT ON (s.set_hash) s.set_hash, ?, ?, ?, s.size, l.label, now()::TIMESTAMP, ?
-               FROM _org_sets s JOIN _org_labels l USING (idx)
-               ON CONFLICT DO NOTHING""",
-            [period.label, period.start, period.end, viewer],
-        )
-        cur.execute(
-            """INSERT INTO org_release_members
-               SELECT DISTINCT s.set_hash, c.h FROM _org_sets s JOIN _org_cand c USING (idx)
-               ON CONFLICT DO NOTHING"""
-        )
-        cur.execute("COMMIT")
-    except BaseException:
-        cur.execute("ROLLBACK")
-        raise
+        with transaction(cur):
+            cur.execute(
+                """INSERT INTO org_releases
+                   SELECT DISTINCT ON (s.set_hash) s.set_hash, ?, ?, ?, s.size, l.label, now()::TIMESTAMP, ?
+                   FROM _org_sets s JOIN _org_labels l USING (idx)
+                   ON CONFLICT DO NOTHING""",
+                [period.label, period.start, period.end, viewer],
+            )
+            cur.execute(
+                """INSERT INTO org_release_members
+                   SELECT DISTINCT s.set_hash, c.h FROM _org_sets s JOIN _org_cand c USING (idx)
+                   ON CONFLICT DO NOTHING"""
+            )
     finally:
         cur.unregister("_org_labels")
         cur.execute("DROP TABLE IF EXISTS _org_sets")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import duckdb
 
 from resonance.privacy.schema import ensure_privacy_schema
+from resonance.store.db import transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,8 +115,7 @@ def set_consent(
     ensure_privacy_schema(con)
     if consent_granted(con, person_id, purpose) == granted and _chosen(con, person_id, purpose):
         return False
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute(
             """INSERT OR REPLACE INTO consent (person_id, purpose, granted, updated_at, updated_by)
                VALUES (?, ?, ?, now()::TIMESTAMP, ?)""",
@@ -126,10 +126,6 @@ def set_consent(
                VALUES (nextval('consent_log_seq'), ?, ?, ?, now()::TIMESTAMP, ?, ?)""",
             [person_id, purpose, granted, changed_by, via],
         )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return True
 
 
@@ -174,8 +170,7 @@ def set_consent_many(
     ensure_privacy_schema(con)
     # Left alone: anyone who already chose (keep_choices), or whose value is already `granted`.
     params: list = [sorted(set(person_ids)), purpose, keep_choices, granted]
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         rows = con.execute(
             """SELECT p.person_id FROM (SELECT unnest(?) AS person_id) p
                LEFT JOIN consent c ON c.person_id = p.person_id AND c.purpose = ?
@@ -196,8 +191,4 @@ def set_consent_many(
                    FROM (SELECT unnest(?) AS person_id ORDER BY person_id)""",
                 [purpose, granted, changed_by, via, changed],
             )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return len(changed)

@@ -43,6 +43,7 @@ from typing import Any
 
 import duckdb
 
+from resonance.store.db import transaction
 from resonance.store.migrations import Migration, migrate
 from resonance.store.people import refresh_people
 
@@ -173,8 +174,7 @@ def forget_person(
     subject = find_subject(con, ref)
     pseudonym = "forgotten:" + secrets.token_hex(8)
     changes: dict[str, int] = {}
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         _erase_content(con, subject, changes)
         _erase_accounts(con, subject, changes)
         _rekey_derived(con, subject, pseudonym, changes)
@@ -190,10 +190,6 @@ def forget_person(
              sorted(_hash(key, i) for i in subject.identities | {f"email:{e}" for e in subject.emails}),
              json.dumps(changes)],
         )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     recomputed = _recompute_metrics(con) if recompute else False
     # Old row versions leave the file's live blocks at the next checkpoint.
     with contextlib.suppress(duckdb.Error):  # busy inside the server: DuckDB checkpoints later on its own

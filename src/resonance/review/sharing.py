@@ -19,6 +19,7 @@ import duckdb
 from resonance.metrics.report import resolve_period
 from resonance.privacy.guard import Principal, require_shared_review_access
 from resonance.privacy.schema import ensure_privacy_schema
+from resonance.store.db import transaction
 from resonance.store.migrations import Migration, migrate
 
 SHARE_DAYS = 30
@@ -93,18 +94,13 @@ def create_share(con: duckdb.DuckDBPyConnection, principal: Principal, period: s
     token = secrets.token_urlsafe(24)
     now = datetime.now().replace(microsecond=0)
     share_id = int(con.execute("SELECT nextval('review_share_seq')").fetchall()[0][0])
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute(
             """INSERT INTO review_shares (share_id, token_hash, person_id, recipient_id, period, created_at,
                                           expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)""",
             [share_id, _hash(token), principal.person_id, manager_id, label, now, now + timedelta(days=SHARE_DAYS)],
         )
         _log(con, share_id, "create", principal.username, via)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     share = get_share(con, principal.person_id, share_id)
     share.update(token=token, path=f"/shared/review/{token}", recipient_name=manager_name)
     return share
@@ -158,14 +154,9 @@ def revoke_share(con: duckdb.DuckDBPyConnection, principal: Principal, share_id:
     share = get_share(con, principal.person_id, share_id)
     if share["revoked_at"] is not None:
         return False
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute("UPDATE review_shares SET revoked_at = now()::TIMESTAMP WHERE share_id = ?", [share_id])
         _log(con, share_id, "revoke", principal.username, via)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return True
 
 

@@ -31,6 +31,7 @@ from typing import Any
 import duckdb
 
 from resonance import __version__
+from resonance.store.db import transaction
 
 MANIFEST = "manifest.json"
 MANIFEST_TABLE = "resonance_backup_manifest"
@@ -65,8 +66,7 @@ def backup(con: duckdb.DuckDBPyConnection, out: Path | str, fmt: str | None = No
     if fmt == "duckdb":
         con.execute(f"ATTACH {_lit(tmp)} AS {target} (READ_WRITE)")  # even from a read-only store
     try:
-        con.execute("BEGIN TRANSACTION")  # one snapshot for the data and the manifest
-        try:
+        with transaction(con):  # one snapshot for the data and the manifest
             manifest = _manifest(con, fmt)
             if fmt == "parquet":
                 con.execute(f"EXPORT DATABASE {_lit(tmp)} (FORMAT parquet)")
@@ -75,10 +75,6 @@ def backup(con: duckdb.DuckDBPyConnection, out: Path | str, fmt: str | None = No
                 con.execute(f'COPY FROM DATABASE "{_current_db(con)}" TO {target}')
                 con.execute(f"CREATE TABLE {target}.{MANIFEST_TABLE} (manifest JSON)")
                 con.execute(f"INSERT INTO {target}.{MANIFEST_TABLE} VALUES (?)", [json.dumps(manifest)])
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
     except BaseException:
         if fmt == "duckdb":
             con.execute(f"DETACH {target}")
@@ -171,8 +167,7 @@ def _replace(con: duckdb.DuckDBPyConnection, main: str, staging: str) -> None:
                             WHERE database_name = ? AND NOT internal AND function_type LIKE '%macro%'""", [staging])
     if macros:
         raise BackupError(f"the backup holds macros ({', '.join(r[0] for r in macros)}), which restore cannot copy")
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute(f'USE "{main}"')
         for (name,) in _fetch(con, "SELECT view_name FROM duckdb_views() WHERE database_name = ? AND NOT internal "
                                    "AND schema_name = 'main'", [main]):
@@ -198,10 +193,6 @@ def _replace(con: duckdb.DuckDBPyConnection, main: str, staging: str) -> None:
                 con.execute(sql)
         for _, sql in objects["views"]:
             con.execute(sql)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
 
 
 def _current_db(con: duckdb.DuckDBPyConnection) -> str:

@@ -13,6 +13,23 @@ from resonance.store.core_schema import CORE_MIGRATIONS
 from resonance.store.migrations import migrate
 
 
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Run the block in one transaction on `con`: COMMIT when it ends normally (a `return`
+    inside it included), ROLLBACK and re-raise on any exception (BaseException: an interrupt
+    must not leave the connection inside an open transaction either). Yields `con`.
+
+    Retry loops for write-write conflicts (`duckdb.TransactionException`) go around the
+    `with`: the block is rolled back before the loop sees the error."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
 class Store:
     """A handle on the DuckDB file.
 
@@ -59,14 +76,9 @@ class Store:
 
     @contextmanager
     def transaction(self, con: duckdb.DuckDBPyConnection | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
-        con = con or self._con
-        con.execute("BEGIN TRANSACTION")
-        try:
-            yield con
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        con.execute("COMMIT")
+        """One transaction on `con` (default: the main connection); see the module-level `transaction`."""
+        with transaction(con or self._con) as txn:
+            yield txn
 
     def migrate(self) -> None:
         migrate(self._con, "core", CORE_MIGRATIONS)

@@ -17,6 +17,7 @@ import duckdb
 import pyarrow as pa
 
 from resonance.model import EVENT_SCHEMA, ITEM_SCHEMA, PROFILE_SCHEMA, REJECT_SCHEMA, VERBS
+from resonance.store.db import transaction
 from resonance.store.people import load_profiles
 
 RAW_LIMIT = 64 * 1024
@@ -134,24 +135,20 @@ class Loader:
             return counts
         counts = LoadCounts()
         con = self.con
-        con.execute("BEGIN TRANSACTION")
         try:
-            rejects = conform(batch.rejects, REJECT_SCHEMA)
-            if rejects is not None:
-                self._quarantine_table(rejects, counts)
-            profiles = conform(batch.profiles, PROFILE_SCHEMA)
-            if profiles is not None:
-                self._load_profiles(profiles, counts)
-            items = conform(batch.items, ITEM_SCHEMA)
-            if items is not None:
-                self._load_items(items, counts, batch.checked)
-            events = conform(batch.events, EVENT_SCHEMA)
-            if events is not None:
-                self._load_events(events, counts, batch.checked)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+            with transaction(con):
+                rejects = conform(batch.rejects, REJECT_SCHEMA)
+                if rejects is not None:
+                    self._quarantine_table(rejects, counts)
+                profiles = conform(batch.profiles, PROFILE_SCHEMA)
+                if profiles is not None:
+                    self._load_profiles(profiles, counts)
+                items = conform(batch.items, ITEM_SCHEMA)
+                if items is not None:
+                    self._load_items(items, counts, batch.checked)
+                events = conform(batch.events, EVENT_SCHEMA)
+                if events is not None:
+                    self._load_events(events, counts, batch.checked)
         finally:
             for name in ("_b_rejects", "_b_items", "_b_events", "_b_profiles"):
                 with contextlib.suppress(Exception):  # not every batch registers every view
@@ -184,25 +181,22 @@ class Loader:
             counts = LoadCounts()
             if not rows:
                 return counts
-            con.execute("BEGIN TRANSACTION")
             try:
-                if staged.profiles is not None:
-                    profiles = conform(con.sql(staged.profiles).to_arrow_table(), PROFILE_SCHEMA)
-                    if profiles is not None:
-                        self._load_profiles(profiles, counts)
-                # as for Arrow batches, a table without rows leaves no trace in the counts
-                if staged.items is not None and con.execute(f"SELECT count(*) FROM ({staged.items})").fetchall()[0][0]:
-                    self._insert_items(f"({staged.items})", counts)
-                self._insert_checked_events(f"({staged.events})", rows, staged.identities, counts)
-                con.execute("COMMIT")
+                with transaction(con):
+                    if staged.profiles is not None:
+                        profiles = conform(con.sql(staged.profiles).to_arrow_table(), PROFILE_SCHEMA)
+                        if profiles is not None:
+                            self._load_profiles(profiles, counts)
+                    # as for Arrow batches, a table without rows leaves no trace in the counts
+                    if staged.items is not None and con.execute(
+                        f"SELECT count(*) FROM ({staged.items})"
+                    ).fetchall()[0][0]:
+                        self._insert_items(f"({staged.items})", counts)
+                    self._insert_checked_events(f"({staged.events})", rows, staged.identities, counts)
             except duckdb.ConstraintException:
-                # A row `problems` should have caught (a source's bug): nothing is written, and the
-                # ordinary path quarantines whatever it is.
-                con.execute("ROLLBACK")
+                # A row `problems` should have caught (a source's bug): nothing is written (the
+                # transaction was rolled back), and the ordinary path quarantines whatever it is.
                 return None
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
             finally:
                 with contextlib.suppress(Exception):
                     con.unregister("_b_profiles")

@@ -43,6 +43,8 @@ def migrate(con: duckdb.DuckDBPyConnection, component: str, migrations: Sequence
 
     Returns the version reached. Safe to call on every start.
     """
+    from resonance.store.db import transaction  # here: db imports this module
+
     ensure_migrations_table(con)
     current = applied_version(con, component)
     versions = [m.version for m in migrations]
@@ -51,18 +53,13 @@ def migrate(con: duckdb.DuckDBPyConnection, component: str, migrations: Sequence
     for migration in migrations:
         if migration.version <= current:
             continue
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             for statement in _statements(migration.sql):
                 con.execute(statement)
             con.execute(
                 "INSERT INTO schema_migrations (component, version, name) VALUES (?, ?, ?)",
                 [component, migration.version, migration.name],
             )
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
         current = migration.version
     return current
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import duckdb
 
+from resonance.store.db import transaction
 from resonance.store.people import link_plus_addresses, refresh_people
 
 OTHER_RUN_TABLES = ("metric_runs",)
@@ -27,8 +28,7 @@ def recover_after_crash(con: duckdb.DuckDBPyConnection) -> int:
     Only call this from the process that holds the store for writing and has
     no ingest of its own in flight (`open_store` does, on the first open).
     Returns how many runs were marked."""
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         rows = con.execute(
             """UPDATE ingest_runs
                SET status = 'interrupted', finished_at = coalesce(finished_at, now()::TIMESTAMP),
@@ -48,8 +48,4 @@ def recover_after_crash(con: duckdb.DuckDBPyConnection) -> int:
                             error = coalesce(error, 'the process stopped before the run finished')
                         WHERE status = 'running'"""
                 )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return len(rows)

@@ -29,6 +29,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from resonance.privacy.guard import ADMIN, ANALYST, EMPLOYEE, MANAGER, ROLES, Principal
 from resonance.privacy.schema import ensure_privacy_schema
+from resonance.store.db import transaction
 from resonance.store.migrations import Migration, migrate
 
 AUTH_MIGRATIONS = [
@@ -222,18 +223,13 @@ def create_user(
         raise AccountError(f"User {username!r} already exists.")
     _check_one_account_per_person(con, person_id, username)
     pw_hash = hash_password(password)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute(
             """INSERT INTO users (user_id, username, password_hash, role, person_id, created_at)
                VALUES (nextval('user_seq'), ?, ?, ?, ?, now()::TIMESTAMP)""",
             [username, pw_hash, role, person_id],
         )
         _audit(con, actor, "user_created", username, ip, {"role": role, "person_id": person_id})
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     user = get_user(con, username)
     assert user is not None
     return user
@@ -273,8 +269,7 @@ def update_user(
         changes["disabled"] = [user.disabled, disabled]
     if not changes:
         return user
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute(
             "UPDATE users SET role = ?, person_id = ?, disabled = ? WHERE user_id = ?",
             [new_role, person_id, user.disabled if disabled is None else disabled, user.user_id],
@@ -288,10 +283,6 @@ def update_user(
                 [user.user_id],
             )
         _audit(con, actor, "user_updated", user.username, ip, changes)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     updated = get_user(con, user.username)
     assert updated is not None
     return updated
@@ -306,15 +297,10 @@ def set_password(
         raise AccountError(f"No user {username!r}.")
     check_password_policy(password)
     pw_hash = hash_password(password)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute("UPDATE users SET password_hash = ? WHERE user_id = ?", [pw_hash, user.user_id])
         con.execute("DELETE FROM sessions WHERE user_id = ?", [user.user_id])
         _audit(con, actor, "password_set", user.username, ip, {})
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
 
 
 def authenticate(
@@ -423,8 +409,7 @@ def create_token(
         raise AccountError(f"User {username!r} is disabled.")
     name = (name or "").strip()[:100] or "token"
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         rows = con.execute(
             """INSERT INTO api_tokens (token_id, user_id, name, token_hash, prefix, created_at)
                VALUES (nextval('api_token_seq'), ?, ?, ?, ?, now()::TIMESTAMP)
@@ -432,10 +417,6 @@ def create_token(
             [user.user_id, name, _digest(token), token[:10]],
         ).fetchall()
         _audit(con, actor, "token_created", user.username, ip, {"token_id": rows[0][0], "name": name})
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return token, _token_record(rows[0])
 
 
