@@ -171,15 +171,14 @@ class ReadCache:
         version = store_version(con)
         if version is None:
             return compute()
-        full = (version[: SCOPES[scope]], key)
+        found = self.peek(con, key, scope)
+        if found is not NOT_READY:
+            return found
         with self._lock:
-            if full in self._data:
-                self._data.move_to_end(full)
-                self.hits += 1
-                return self._data[full]
             self.misses += 1
         value = compute()
         with self._lock:
+            full = (version[: SCOPES[scope]], key)
             self._data[full] = value
             self._data.move_to_end(full)
             while len(self._data) > self.max_entries:
