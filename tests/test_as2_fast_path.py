@@ -4,6 +4,7 @@ and a fall back to the ordinary path for every input it cannot vouch for."""
 from __future__ import annotations
 
 import gzip
+import json
 from pathlib import Path
 
 import pytest
@@ -140,3 +141,24 @@ def test_strings_that_look_like_json_do_not_stop_the_ingest(tmp_path, monkeypatc
     events = {e[1]: e for e in fast["tables"]["events"]}
     assert sorted(events) == ["urn:x:1", "urn:x:3"]
     assert events["urn:x:3"][8] == ["email:c@b.example"]  # recipients
+
+
+def test_a_kudos_keeps_its_message_on_both_paths(tmp_path, monkeypatch):
+    """An activity's own `content` (or `summary`: the thanks of a Kudos) is kept in the event's extra, where
+    the dashboard's kudos panel reads the message; activities without one keep no extra."""
+    kudos = ('{"id":"urn:k:%d","type":"Kudos","actor":"mailto:a@b.example","object":"mailto:c@b.example",'
+             '"published":"2026-03-02T10:00:00Z",%s}')
+    lines = [
+        kudos % (1, '"content":"Thanks for the \\"migration\\" notes!"'),
+        kudos % (2, '"summary":"Great demo"'),
+        kudos % (3, '"to":["mailto:c@b.example"]'),
+        GOOD % 4,
+    ]
+    path = tmp_path / "input.ndjson"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    fast, ordinary = _both_ways(tmp_path, [path], monkeypatch)
+    assert fast["fast"] == [True, True] and fast["tables"] == ordinary["tables"]
+    extra = {e[1]: e[-1] for e in fast["tables"]["events"]}  # native_id -> extra (the last column)
+    assert json.loads(extra["urn:k:1"]) == {"content": 'Thanks for the "migration" notes!'}
+    assert json.loads(extra["urn:k:2"]) == {"content": "Great demo"}
+    assert extra["urn:k:3"] is None and extra["urn:x:4"] is None

@@ -72,7 +72,7 @@ def _grouped_blocks(file: Path) -> Iterator[tuple[pa.ChunkedArray, pa.ChunkedArr
 # gets a string's value, or the JSON text of an object, array or number: the same as
 # json_extract_string, so nested objects are parsed again only where they occur.
 TOP_KEYS = ("id", "type", "actor", "object", "published", "updated", "target", "to", "cc", "bto", "bcc",
-            "audience", "context", "value", "result")
+            "audience", "context", "value", "result", "content", "summary")
 OBJECT_KEYS = ("id", "type", "name", "content", "summary", "inReplyTo", "context", "published",
                "attributedTo", "url", "tag")
 CONTEXT_KEYS = ("meeting", "account", "opportunity", "item")
@@ -177,7 +177,10 @@ _FIELDS = f"""        j.id AS id,
         j.to AS to_json, j.cc AS cc_json, j.bto AS bto_json, j.bcc AS bcc_json, j.audience AS audience_json,
         j.context AS context_raw,
         c.meeting AS ctx_meeting, c.account AS ctx_account, c.opportunity AS ctx_opportunity, c.item AS ctx_item,
-        coalesce(try_cast(j.value AS DOUBLE), try_cast(j.result AS DOUBLE)) AS value
+        coalesce(try_cast(j.value AS DOUBLE), try_cast(j.result AS DOUBLE)) AS value,
+        -- The activity's own words (a Kudos' thanks), kept in the event's extra under content.
+        CASE WHEN coalesce(j.content, j.summary) IS NOT NULL
+             THEN json_object('content', coalesce(j.content, j.summary))::VARCHAR END AS activity_extra
 """
 
 
@@ -287,7 +290,7 @@ EVENTS_SQL = f"""
 SELECT 'as2' AS source,
     native_id AS native_id,
 {_EVENT_COLUMNS},
-    NULL::VARCHAR AS extra,
+    activity_extra AS extra,
     ? AS file, line, NULL::VARCHAR AS raw  -- good records need no raw copy
 FROM (SELECT *, {_IS_PERSON} AS is_person
       FROM {{parsed}} p WHERE {GOOD})
@@ -379,6 +382,7 @@ flagged AS (
 )
 SELECT valid, is_item, native_id,
 {_EVENT_COLUMNS},
+    activity_extra,
     -- what an item needs beyond the event's columns (its id is the event's object)
     CASE WHEN is_item THEN object_type_as2 END AS object_type_as2,
     CASE WHEN is_item THEN object_parent END AS object_parent,
@@ -411,7 +415,7 @@ FAST_EVENTS_SQL = f"""
 SELECT 'as2' AS source, native_id,
     time, actor, verb, object, object_type, target, recipients,
     value, ctx_meeting, ctx_account, ctx_opportunity, ctx_item,
-    NULL::VARCHAR AS extra
+    activity_extra AS extra
 FROM {STAGED}
 """
 
