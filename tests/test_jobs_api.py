@@ -98,3 +98,24 @@ def test_canonical_argv_rebuilds_the_command_with_absolute_paths(tmp_path, monke
         "--limit", "5", "as2", str(tmp_path / "a.ndjson"), str(tmp_path / "sub" / "b"),
     ]
     assert seen[1] == ["ingest", "--", "-odd-kind", str(tmp_path / "-odd-path")]
+
+
+def test_lake_folders_given_as_text_are_forwarded_absolute(tmp_path, monkeypatch):
+    """`--events-parquet`, `--out` and `export-events --parquet` take a folder or a URI (text, not a Path):
+    a relative folder must reach a running server (another working directory) absolute, a URI as given."""
+    import resonance.cli  # noqa: F401 - registers every command
+    from resonance.cli.app import app as cli
+
+    group = typer.main.get_command(cli)
+    monkeypatch.chdir(tmp_path)
+    root = group.make_context("resonance", ["compute"], resilient_parsing=True)
+
+    def forwarded(name: str, args: list[str]) -> list[str]:
+        command = group.get_command(root, name)
+        return canonical_argv(command.make_context(name, args, parent=root))
+
+    argv = forwarded("compute", ["--engine", "spark", "--events-parquet", "lake", "--out", "s3a://bucket/metrics"])
+    assert argv[argv.index("--events-parquet") + 1] == str(tmp_path / "lake")
+    assert argv[argv.index("--out") + 1] == "s3a://bucket/metrics"
+    argv = forwarded("export-events", ["--parquet", "~/lake"])
+    assert argv[argv.index("--parquet") + 1] == str(Path("~/lake").expanduser())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -107,3 +108,11 @@ def fail(message: str, code: int = 2) -> None:
     # No wrapping: scripts and people search error messages for paths and words.
     console.print(f"[bold red]error:[/] {message}", soft_wrap=True)
     raise typer.Exit(code)
+
+
+def local_path_absolute(value: str | None) -> str | None:
+    """A folder or a URI: a local folder is made absolute, so that a command forwarded to a running server
+    (another working directory) reads the same folder; `hdfs://`, `s3a://`, `file://` ... stay as given."""
+    if not value or "://" in value:
+        return value
+    return os.path.abspath(os.path.expanduser(value))

@@ -8,12 +8,13 @@ from typing import Annotated, Any
 
 import typer
 
-from resonance.cli.app import DbOption, JsonOption, app, console, fail, print_json, store_for
+from resonance.cli.app import DbOption, JsonOption, app, console, fail, local_path_absolute, print_json, store_for
 
 
 @app.command("export-events")
 def export_events_cmd(
-    parquet: Annotated[str, typer.Option("--parquet", help="Lake root: a folder, or an hdfs:// / s3a:// / "
+    parquet: Annotated[str, typer.Option("--parquet", callback=local_path_absolute,
+                                          help="Lake root: a folder, or an hdfs:// / s3a:// / "
                                           "file:// URI (written through a local Spark session).")],
     db: DbOption = None,
     full: Annotated[bool, typer.Option("--full", help="Rewrite every day, not only the days that changed.")] = False,

@@ -12,7 +12,16 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from resonance.cli.app import DbOption, JsonOption, app, console, fail, print_json, store_for
+from resonance.cli.app import (
+    DbOption,
+    JsonOption,
+    app,
+    console,
+    fail,
+    local_path_absolute,
+    print_json,
+    store_for,
+)
 from resonance.metrics.periods import PeriodError
 from resonance.metrics.rules import RulesError, describe_rules, load_rules
 
@@ -65,12 +74,14 @@ def compute(
     ] = False,
     events_parquet: Annotated[
         str | None,
-        typer.Option("--events-parquet", help="Spark: read events from this Parquet lake (folder or "
+        typer.Option("--events-parquet", callback=local_path_absolute,
+                     help="Spark: read events from this Parquet lake (folder or "
                      "hdfs:// / s3a:// URI written by `resonance export-events`) instead of the store."),
     ] = None,
     out: Annotated[
         str | None,
-        typer.Option("--out", help="Spark: write the metric tables as Parquet here (folder or URI) instead of "
+        typer.Option("--out", callback=local_path_absolute,
+                     help="Spark: write the metric tables as Parquet here (folder or URI) instead of "
                      "into the store; `resonance import-metrics` loads them. See docs/scale.md."),
     ] = None,
     as_json: JsonOption = False,
