@@ -188,17 +188,18 @@ def mixed(read_share: float = 0.7, kudos_share: float = 0.15) -> Mix:
 
 
 # --- running -----------------------------------------------------------------------------------
-async def sign_in(client: httpx.AsyncClient, username: str, password: str) -> str:
-    """Sign in through the real form; returns the session's CSRF token (for state-changing requests)."""
-    form = await client.get("/login")
+async def sign_in(client: httpx.AsyncClient, username: str, password: str, timeout: float = 30.0) -> str:
+    """Sign in through the real form; returns the session's CSRF token (for state-changing requests).
+    `timeout` per request: a server that has just started on a large store is busy building its indexes."""
+    form = await client.get("/login", timeout=timeout)
     token = CSRF_RE.search(form.text)
     if token is None:
         raise RuntimeError(f"no sign-in form at /login ({form.status_code})")
     r = await client.post("/login", data={"username": username, "password": password,
-                                          "csrf_token": token.group(1), "next": ""})
+                                          "csrf_token": token.group(1), "next": ""}, timeout=timeout)
     if r.status_code != 303 or "resonance_session" not in client.cookies:
         raise RuntimeError(f"sign-in of {username} failed: {r.status_code} {r.text[:200]}")
-    page = await client.get("/me/settings")
+    page = await client.get("/me/settings", timeout=timeout)
     csrf = CSRF_RE.search(page.text)
     if csrf is None:
         raise RuntimeError(f"no CSRF token on /me/settings for {username} ({page.status_code})")
@@ -289,8 +290,8 @@ async def _warm(users: list[User], paths: tuple[str, ...], ready_timeout_s: floa
 
     async def visit(u: User) -> None:
         async with gate:
-            for path in paths:
-                await u.client.get(path)
+            for path in paths:  # not measured: a first view may wait for what the server is still preparing
+                await u.client.get(path, timeout=ready_timeout_s)
 
     await asyncio.gather(*(visit(u) for u in users))
     return time.perf_counter() - started
@@ -316,7 +317,7 @@ async def run_load_async(base_url: str, accounts: list[tuple[str, str, str | Non
 
         async def one(u: User, pw: str) -> str:
             async with gate:
-                return await sign_in(u.client, u.username, pw)
+                return await sign_in(u.client, u.username, pw, timeout=ready_timeout_s)
 
         tokens = await asyncio.gather(*(one(u, pw) for u, (_, pw, _) in zip(users, accounts, strict=True)))
         for u, token in zip(users, tokens, strict=True):
