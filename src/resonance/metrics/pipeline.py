@@ -52,6 +52,16 @@ METRICS = ("activity", "reaction", "eminence", "network", "knowledge_value")
 Progress = Callable[[str, int, int], None]
 """progress(stage, done, total): called as each stage starts (done = stages finished)."""
 
+CLUSTER_BY = {
+    "metric_contributions": "time", "metric_reactions": "time",
+    "person_metrics": "period, person_id", "person_breakdown": "period, person_id",
+    "person_percentiles": "period, person_id", "person_persona": "period, person_id",
+    "item_value": "period, author_id", "person_network": "period, person_id", "person_reach": "period, person_id",
+    "person_ties": "period, person_id", "reaction_pairs": "period, author_id",
+}
+"""The order each output table is written in: a dashboard reads one person's rows of one period (or a time
+range), and DuckDB skips every row group whose min/max statistics rule it out; unsorted, one person's
+percentiles at 10M events read 248 of 414 row groups."""
 TABLE_COLUMNS = {
     "metric_contributions": ["event_id", "time", "person_id", "item_id", "kind", "weight"],
     "metric_reactions": ["event_id", "time", "reactor_id", "author_id", "item_id", "kind", "weight",
@@ -542,6 +552,8 @@ def _write(
     writer = eng.cursor if eng.name == "duckdb" else con.cursor()  # type: ignore[attr-defined]
     counts: dict[str, int] = {}
     try:
+        # Rows are stored in CLUSTER_BY order (the compute itself does not keep insertion order).
+        writer.execute("SET preserve_insertion_order = true")
         with transaction(writer):
             for name in EVENT_TABLES:
                 if scope is None:
@@ -578,7 +590,7 @@ def _write(
                     extra, params = reasons, reason_params
                 inserted = writer.execute(
                     f"INSERT INTO {name} ({cols}{', rule, reason' if extra else ''}) "
-                    f"SELECT {cols}{extra} FROM {source} AS _out",
+                    f"SELECT {cols}{extra} FROM {source} AS _out ORDER BY {CLUSTER_BY[name]}",
                     params,
                 ).fetchall()[0][0]
                 if eng.name != "duckdb":
@@ -595,6 +607,8 @@ def _write(
     finally:
         if eng.name != "duckdb":
             writer.close()
+        else:
+            writer.execute("SET preserve_insertion_order = false")  # as the engine set it for the compute
     return counts
 
 
