@@ -11,23 +11,7 @@ import duckdb
 
 from resonance.store.core_schema import CORE_MIGRATIONS
 from resonance.store.migrations import migrate
-
-
-@contextmanager
-def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Run the block in one transaction on `con`: COMMIT when it ends normally (a `return`
-    inside it included), ROLLBACK and re-raise on any exception (BaseException: an interrupt
-    must not leave the connection inside an open transaction either). Yields `con`.
-
-    Retry loops for write-write conflicts (`duckdb.TransactionException`) go around the
-    `with`: the block is rolled back before the loop sees the error."""
-    con.execute("BEGIN TRANSACTION")
-    try:
-        yield con
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    con.execute("COMMIT")
+from resonance.store.transactions import transaction
 
 
 class Store:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import duckdb
 
+from resonance.store.transactions import transaction
+
 
 @dataclass(frozen=True, slots=True)
 class Migration:
@@ -43,8 +45,6 @@ def migrate(con: duckdb.DuckDBPyConnection, component: str, migrations: Sequence
 
     Returns the version reached. Safe to call on every start.
     """
-    from resonance.store.db import transaction  # here: db imports this module
-
     ensure_migrations_table(con)
     current = applied_version(con, component)
     versions = [m.version for m in migrations]
