@@ -52,19 +52,6 @@ METRICS = ("activity", "reaction", "eminence", "network", "knowledge_value")
 Progress = Callable[[str, int, int], None]
 """progress(stage, done, total): called as each stage starts (done = stages finished)."""
 
-CLUSTER_BY = {
-    "metric_contributions": "time", "metric_reactions": "time",
-    "person_metrics": "period, person_id", "person_breakdown": "period, person_id",
-    "person_percentiles": "period, person_id", "person_persona": "period, person_id",
-    "item_value": "period, author_id", "person_network": "period, person_id", "person_reach": "period, person_id",
-    "person_ties": "period, person_id", "reaction_pairs": "period, author_id",
-}
-"""The order each output table is written in: a dashboard reads one person's rows of one period (or a time
-range), and DuckDB skips every row group whose min/max statistics rule it out; unsorted, one person's
-percentiles at 10M events read 248 of 414 row groups. Insertion order is not preserved during the compute
-(the engine's setting): each thread then writes its own sorted ranges into row groups of their own, which
-is what the statistics need, without holding the sorted result in memory (with the order preserved, the
-write ran out of DuckDB's 2 GB at 10M events)."""
 TABLE_COLUMNS = {
     "metric_contributions": ["event_id", "time", "person_id", "item_id", "kind", "weight"],
     "metric_reactions": ["event_id", "time", "reactor_id", "author_id", "item_id", "kind", "weight",
@@ -591,7 +578,7 @@ def _write(
                     extra, params = reasons, reason_params
                 inserted = writer.execute(
                     f"INSERT INTO {name} ({cols}{', rule, reason' if extra else ''}) "
-                    f"SELECT {cols}{extra} FROM {source} AS _out ORDER BY {CLUSTER_BY[name]}",
+                    f"SELECT {cols}{extra} FROM {source} AS _out",
                     params,
                 ).fetchall()[0][0]
                 if eng.name != "duckdb":
