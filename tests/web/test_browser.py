@@ -26,9 +26,16 @@ class Watch:
         self.dialogs: list[str] = []
         page.on("console", lambda m: m.type in ("error", "warning") and self.problems.append(f"console: {m.text}"))
         page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
-        page.on("requestfailed", lambda r: self.problems.append(f"failed: {r.url} {r.failure}"))
+        page.on("requestfailed", self._request_failed)
         page.on("response", lambda r: r.status >= 400 and self.problems.append(f"{r.status}: {r.url}"))
         page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
+
+    def _request_failed(self, request) -> None:
+        # A page that is navigated away from cancels what it is still loading (the browser
+        # fetches the favicon after the load event, so a quick goto can cancel it): that is
+        # ERR_ABORTED and no fault of the app. Every other failure counts.
+        if "ERR_ABORTED" not in (request.failure or ""):
+            self.problems.append(f"failed: {request.url} {request.failure}")
 
 
 def sign_in(page, web: Web, who: str) -> None:
