@@ -16,8 +16,10 @@ import pyarrow as pa
 import pytest
 
 from metrics_synth import START, build_company, load
+from resonance.metrics import pipeline
 from resonance.metrics.pipeline import run_pipeline
 from resonance.metrics.rules import load_rules
+from resonance.metrics.tables import ORDER_IN_PERIOD
 from resonance.store.loader import Batch
 
 AS_OF = START + timedelta(days=130)
@@ -245,3 +247,35 @@ def test_cli_compute_is_incremental_unless_full(tmp_path):
     assert again["mode"] == "incremental" and again["periods_recomputed"] == []
     forced = compute_json("--full")
     assert forced["mode"] == "full" and forced["periods_recomputed"] == ["2026-01", "2026-02"]
+
+
+def assert_stored_period_by_period(con: duckdb.DuckDBPyConnection) -> int:
+    """Every period table holds its rows in runs, one per period, each sorted by the person a dashboard
+    reads (ORDER_IN_PERIOD): what lets DuckDB's row-group statistics skip the rest."""
+    checked = 0
+    for table, key in ORDER_IN_PERIOD.items():
+        rows = con.execute(f"SELECT period, {key} FROM {table} ORDER BY rowid").fetchall()
+        seen: set[str] = set()
+        for i, (period, who) in enumerate(rows):
+            if i == 0 or period != rows[i - 1][0]:
+                assert period not in seen, f"{table}: the rows of {period} are not stored together"
+                seen.add(period)
+            elif who is not None and rows[i - 1][1] is not None:
+                assert rows[i - 1][1] <= who, f"{table}, {period}: {rows[i - 1][1]} stored before {who}"
+        checked += len(rows)
+    return checked
+
+
+@pytest.mark.parametrize("batch_rows", [50, 2_000_000])
+def test_period_tables_are_stored_period_by_period(company, monkeypatch, batch_rows):
+    con = company.con
+    cut = day(119)
+    monkeypatch.setattr(pipeline, "SORT_BATCH_ROWS", batch_rows)  # many batches, or all periods in one
+    con.execute("CREATE TEMP TABLE held_ev AS SELECT * FROM events WHERE time >= ?", [cut])
+    con.execute("DELETE FROM events WHERE time >= ?", [cut])
+    compute(con, incremental=False)
+    assert assert_stored_period_by_period(con) > 10_000
+    con.execute("INSERT INTO events SELECT * REPLACE (now()::TIMESTAMP AS ingested_at) FROM held_ev")
+    summary = compute(con, incremental=True)  # the touched periods are deleted and appended again
+    assert summary["mode"] == "incremental" and summary["periods_recomputed"]
+    assert assert_stored_period_by_period(con) > 10_000

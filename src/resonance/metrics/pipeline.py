@@ -43,7 +43,7 @@ from resonance.metrics.periods import _ROLLING, CALENDAR_TYPES, Period, assign, 
 from resonance.metrics.persona import persona_rules
 from resonance.metrics.relations import rounded
 from resonance.metrics.rules import load_rules, rules_hash
-from resonance.metrics.tables import EVENT_TABLES, PERIOD_TABLES, ensure_metric_tables
+from resonance.metrics.tables import EVENT_TABLES, ORDER_IN_PERIOD, PERIOD_TABLES, ensure_metric_tables
 from resonance.store.db import transaction
 
 METRICS = ("activity", "reaction", "eminence", "network", "knowledge_value")
@@ -570,20 +570,20 @@ def _write(
                     # Straight from the expression (no intermediate copy when it is not materialised yet).
                     name_of = eng.table_name(expr)
                     source = f'"{name_of}"' if name_of else f"({eng.sql(expr)})"
+                    is_table = name_of is not None
                 else:
                     writer.register("_metric_out", arrow[name])
-                    source = "_metric_out"
+                    source, is_table = "_metric_out", True
                 extra, params = ("", [])
                 if name == "person_persona":  # each persona's rule and reason, with the person's own figures
                     extra, params = reasons, reason_params
-                inserted = writer.execute(
-                    f"INSERT INTO {name} ({cols}{', rule, reason' if extra else ''}) "
-                    f"SELECT {cols}{extra} FROM {source} AS _out",
-                    params,
-                ).fetchall()[0][0]
+                insert = f"INSERT INTO {name} ({cols}{', rule, reason' if extra else ''}) SELECT {cols}{extra}"
+                if name in ORDER_IN_PERIOD:
+                    counts[name] = _insert_period_by_period(writer, insert, params, source, is_table, name, labels)
+                else:
+                    counts[name] = int(writer.execute(f"{insert} FROM {source} AS _out", params).fetchall()[0][0])
                 if eng.name != "duckdb":
                     writer.unregister("_metric_out")
-                counts[name] = int(inserted)
             for name in EVENT_TABLES:
                 if name in outputs and scope is not None:
                     counts[name] = int(writer.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0])
@@ -596,6 +596,59 @@ def _write(
         if eng.name != "duckdb":
             writer.close()
     return counts
+
+
+SORT_BATCH_ROWS = 2_000_000
+"""At most this many rows are sorted in one statement when a period table is written (whole periods:
+a larger period is sorted alone). Each statement scans the computed rows once for its periods, so
+batching consecutive periods saves scans; the bound keeps each sort well inside DuckDB's memory."""
+
+
+def _insert_period_by_period(
+    writer: duckdb.DuckDBPyConnection,
+    insert: str,
+    params: list[Any],
+    source: str,
+    is_table: bool,
+    name: str,
+    labels: list[str],
+) -> int:
+    """Insert a period table's rows period after period, each sorted by ORDER_IN_PERIOD (why: its
+    docstring), a batch of consecutive periods per statement. A source that is a query, not a table,
+    is staged first so that it runs once."""
+    if not is_table:
+        writer.execute(f"CREATE OR REPLACE TEMP TABLE _metric_stage AS SELECT * FROM {source} AS _q")
+        source = "_metric_stage"
+    rows = dict(writer.execute(f"SELECT period, count(*) FROM {source} GROUP BY period").fetchall())
+    if set(rows) - set(labels):  # rows of a period that was not chosen: a bug, never a silent loss
+        raise RuntimeError(f"{name}: rows computed for periods not chosen: {sorted(set(rows) - set(labels))[:5]}")
+    batches: list[list[str]] = []
+    size = 0
+    for label in sorted(rows):
+        if not batches or size + rows[label] > SORT_BATCH_ROWS:
+            batches.append([])
+            size = 0
+        batches[-1].append(label)
+        size += rows[label]
+    order_was = writer.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
+    writer.execute("SET preserve_insertion_order = true")  # the sorted order is the point of the insert
+    inserted = 0
+    try:
+        for batch in batches:
+            inserted += int(
+                writer.execute(
+                    f"{insert} FROM {source} AS _out WHERE period IN (SELECT unnest(?::VARCHAR[]))"
+                    f" ORDER BY period, {ORDER_IN_PERIOD[name]}",
+                    [*params, batch],
+                ).fetchall()[0][0]
+            )
+    finally:
+        writer.execute(f"SET preserve_insertion_order = {'true' if order_was else 'false'}")
+        if not is_table:
+            writer.execute("DROP TABLE IF EXISTS _metric_stage")
+    if inserted != sum(rows.values()):
+        raise RuntimeError(f"{name}: {sum(rows.values())} rows computed, {inserted} written")
+    return inserted
 
 
 PERSONA_REASON_SQL = """\

@@ -25,6 +25,24 @@ PERIOD_TABLES = (
 )
 """Tables with one set of rows per period."""
 
+ORDER_IN_PERIOD = {
+    "person_metrics": "person_id",
+    "person_breakdown": "person_id",
+    "person_percentiles": "person_id",
+    "person_persona": "person_id",
+    "item_value": "author_id",
+    "person_network": "person_id",
+    "person_reach": "person_id",
+    "person_ties": "person_id",
+    "reaction_pairs": "author_id",
+}
+"""How each period table's rows are stored: one period after another, each sorted by the person a
+dashboard asks for. DuckDB keeps min/max statistics per row group of 122,880 rows and skips every row
+group they rule out, so one person's rows of one period are read from a row group or two; stored in
+the order the compute produced them, one person's percentiles at 10M events scanned 248 of 414 row
+groups. Sorting one period at a time bounds the sort by the largest period, not the year (one sort
+of the year ran out of DuckDB's 2 GB at 10M events)."""
+
 EVENT_TABLES = ("metric_contributions", "metric_reactions")
 """Event-level tables (resolved to people), rebuilt by every compute."""
 
