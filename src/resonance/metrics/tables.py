@@ -25,23 +25,27 @@ PERIOD_TABLES = (
 )
 """Tables with one set of rows per period."""
 
-ORDER_IN_PERIOD = {
-    "person_metrics": "person_id",
-    "person_breakdown": "person_id",
-    "person_percentiles": "person_id",
-    "person_persona": "person_id",
-    "item_value": "author_id",
-    "person_network": "person_id",
-    "person_reach": "person_id",
-    "person_ties": "person_id",
-    "reaction_pairs": "author_id",
+STORAGE_ORDER = {
+    "person_metrics": ("period", "person_id"),
+    "person_breakdown": ("period", "person_id"),
+    "person_percentiles": ("period", "person_id"),
+    "person_persona": ("period", "person_id"),
+    "item_value": ("period", "author_id"),
+    "person_network": ("period", "person_id"),
+    "person_reach": ("period", "person_id"),
+    "person_ties": ("period", "person_id"),
+    "reaction_pairs": ("period", "author_id"),
+    "metric_contributions": ("date_trunc('month', time)", "person_id, time"),
+    "metric_reactions": ("date_trunc('month', time)", "author_id, time"),
 }
-"""How each period table's rows are stored: one period after another, each sorted by the person a
-dashboard asks for. DuckDB keeps min/max statistics per row group of 122,880 rows and skips every row
-group they rule out, so one person's rows of one period are read from a row group or two; stored in
-the order the compute produced them, one person's percentiles at 10M events scanned 248 of 414 row
-groups. Sorting one period at a time bounds the sort by the largest period, not the year (one sort
-of the year ran out of DuckDB's 2 GB at 10M events)."""
+"""How each metric table's rows are stored: (part, order) — one part after another (a period; for the
+event-level tables a calendar month), each part's rows sorted by the person a dashboard asks for.
+DuckDB keeps min/max statistics per row group of 122,880 rows and skips every row group they rule
+out, so one person's rows of one period (or one month's reactions to them) are read from a row group
+or two; stored in the order the compute produced them, one person's percentiles at 10M events scanned
+248 of 414 row groups, and every row group of the reactions spanned months. Sorting one part at a
+time bounds the sort by the largest part, not the year (one sort of the year ran out of DuckDB's 2 GB
+at 10M events)."""
 
 EVENT_TABLES = ("metric_contributions", "metric_reactions")
 """Event-level tables (resolved to people), rebuilt by every compute."""
