@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import duckdb
+import pyarrow as pa
 
 from resonance.advice.simulate import Simulator, peers_of
 from resonance.metrics.memo import Memo, no_memo
@@ -89,8 +90,15 @@ def recommend(
     }
     found: list[dict[str, Any]] = []
     simulator = Simulator(con, pid, p.label, peers, memo)  # each metric's peer values read once
-    for make in (_answer_questions, _reply_commenters, _thank_helpers, _reshare_item, _reach_department):
-        advice = make(con, ctx)
+    # What the person wrote, read once (and remembered per store version through the memo) for the kinds
+    # that need it: `items` is kept in arrival order, so a read of one author's items is a scan.
+    con.register(MY_ITEMS, memo(("advice_my_items", pid), lambda: _my_items(con, pid)))
+    try:
+        made = [make(con, ctx) for make in (_answer_questions, _reply_commenters, _thank_helpers, _reshare_item,
+                                            _reach_department)]
+    finally:
+        con.unregister(MY_ITEMS)
+    for advice in made:
         if advice is None:
             continue
         effects = [simulator.simulate(m, d) for m, d in advice.pop("deltas").items() if d > 0]
@@ -114,14 +122,27 @@ def recommend(
     }
 
 
+MY_ITEMS = "_advice_my_items"
+"""The name the person's own items are registered under while their advice is made (see `_my_items`)."""
+
+
+def _my_items(con: duckdb.DuckDBPyConnection, pid: str) -> pa.Table:
+    """Every item the person wrote, through any of their identities (an Arrow table: it is registered on
+    the cursor, and kept by the web's read cache between the periods a person browses)."""
+    return con.sql(
+        """SELECT it.item_id, it.parent_id, it.kind, it.title, it.tags, it.created
+           FROM items it JOIN identities a ON a.identity = it.author WHERE a.person_id = ?""",
+        params=[pid],
+    ).to_arrow_table()
+
+
 # --- the kinds of advice --------------------------------------------------------------
 def _my_topics(con: duckdb.DuckDBPyConnection, ctx: dict[str, Any], top: int = 5) -> list[str]:
     """Your topics: tags of what you shared up to the period's end, weighted by the value others found in it."""
     rows = con.execute(
-        """
+        f"""
         WITH mine AS (
-            SELECT it.item_id, it.tags FROM items it JOIN identities a ON a.identity = it.author
-            WHERE a.person_id = ? AND it.created < ? AND len(it.tags) > 0
+            SELECT item_id, tags FROM {MY_ITEMS} WHERE created < ? AND len(tags) > 0
         ),
         t AS (
             SELECT lower(unnest(m.tags)) AS tag, 1 + coalesce(v.value, 0) AS w
@@ -130,7 +151,7 @@ def _my_topics(con: duckdb.DuckDBPyConnection, ctx: dict[str, Any], top: int = 5
         )
         SELECT tag FROM t GROUP BY tag ORDER BY sum(w) DESC, tag LIMIT ?
         """,
-        [ctx["pid"], ctx["end"], ctx["label"], top],
+        [ctx["end"], ctx["label"], top],
     ).fetchall()
     seen: list[str] = []
     for tag in [*ctx.get("expertise", []), *(r[0] for r in rows)]:
@@ -256,11 +277,8 @@ def _answer_average(con: duckdb.DuckDBPyConnection, ctx: dict[str, Any], c: floa
 def _reply_commenters(con: duckdb.DuckDBPyConnection, ctx: dict[str, Any]) -> dict[str, Any] | None:
     rows = _rows(
         con,
-        """
-        WITH mine AS (
-            SELECT it.item_id, it.title, it.kind FROM items it JOIN identities a ON a.identity = it.author
-            WHERE a.person_id = ?
-        ),
+        f"""
+        WITH mine AS (SELECT item_id, title, kind FROM {MY_ITEMS}),
         c AS (
             SELECT ch.item_id AS comment_id, ch.parent_id, ch.created, w.person_id AS who
             FROM items ch JOIN identities w ON w.identity = ch.author
@@ -268,9 +286,8 @@ def _reply_commenters(con: duckdb.DuckDBPyConnection, ctx: dict[str, Any]) -> di
               AND w.person_id <> ? AND ch.kind IN ('comment', 'answer', 'message', 'post')
         ),
         replied AS (
-            SELECT c.comment_id FROM c JOIN items r ON (r.parent_id = c.parent_id OR r.parent_id = c.comment_id)
-            JOIN identities ra ON ra.identity = r.author
-            WHERE ra.person_id = ? AND r.created > c.created
+            SELECT c.comment_id FROM c JOIN {MY_ITEMS} r ON (r.parent_id = c.parent_id OR r.parent_id = c.comment_id)
+            WHERE r.created > c.created
         )
         SELECT c.who AS person_id, any_value(p.display_name) AS name, count(*) AS comments,
                arg_max(m.title, c.created) AS on_title, arg_max(c.parent_id, c.created) AS item_id,
@@ -279,7 +296,7 @@ def _reply_commenters(con: duckdb.DuckDBPyConnection, ctx: dict[str, Any]) -> di
         WHERE c.comment_id NOT IN (SELECT comment_id FROM replied)
         GROUP BY c.who ORDER BY comments DESC, last DESC, c.who LIMIT ?
         """,
-        [ctx["pid"], ctx["start"], ctx["end"], ctx["pid"], ctx["pid"], MAX_ACTIONS],
+        [ctx["start"], ctx["end"], ctx["pid"], MAX_ACTIONS],
     )
     if not rows:
         return None
