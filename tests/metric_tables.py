@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 
+from resonance.metrics.tables import STORAGE_ORDER
+
 PERIOD_TABLES = {
     "person_metrics": "period, person_id, metric",
     "person_breakdown": "period, person_id, metric, kind",
@@ -40,4 +42,31 @@ def differences(a: dict[str, list[tuple]], b: dict[str, list[tuple]], tol: float
             )
             if not same:
                 out.append(f"{table}: {x} != {y}")
+    return out
+
+
+def _nulls_last(value):
+    """A sort key that orders like DuckDB's ORDER BY (NULLS LAST), tuples element by element."""
+    if isinstance(value, tuple):
+        return tuple(_nulls_last(v) for v in value)
+    return (value is None, value if value is not None else 0)
+
+
+def storage_order(con) -> dict[str, tuple[int, int]]:
+    """Per metric table: (rows, breaks) in storage order. Rows are meant to be stored part after part
+    (a period, or a month for the event-level tables), each part sorted by the person a dashboard reads
+    (tables.STORAGE_ORDER): what lets DuckDB's row-group statistics skip the rest. A break is a part
+    that starts again after another, or a row stored after one it sorts before within its part."""
+    out = {}
+    for table, (part, order) in STORAGE_ORDER.items():
+        rows = con.execute(f"SELECT {part}, ({order}) FROM {table} ORDER BY rowid").fetchall()
+        seen: set = set()
+        breaks = 0
+        for prev, row in zip([None, *rows], rows, strict=False):
+            if prev is None or prev[0] != row[0]:
+                breaks += row[0] in seen
+                seen.add(row[0])
+            elif _nulls_last(prev[1]) > _nulls_last(row[1]):
+                breaks += 1
+        out[table] = (len(rows), breaks)
     return out

@@ -15,11 +15,11 @@ import duckdb
 import pyarrow as pa
 import pytest
 
+from metric_tables import storage_order
 from metrics_synth import START, build_company, load
-from resonance.metrics import pipeline
+from resonance.metrics import tables
 from resonance.metrics.pipeline import run_pipeline
 from resonance.metrics.rules import load_rules
-from resonance.metrics.tables import STORAGE_ORDER
 from resonance.store.loader import Batch
 
 AS_OF = START + timedelta(days=130)
@@ -249,38 +249,11 @@ def test_cli_compute_is_incremental_unless_full(tmp_path):
     assert forced["mode"] == "full" and forced["periods_recomputed"] == ["2026-01", "2026-02"]
 
 
-def _nulls_last(value):
-    """A sort key that orders like DuckDB's ORDER BY (NULLS LAST), tuples element by element."""
-    if isinstance(value, tuple):
-        return tuple(_nulls_last(v) for v in value)
-    return (value is None, value if value is not None else 0)
-
-
-def storage_order(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, int]]:
-    """Per metric table: (rows, breaks) in storage order. Rows are meant to be stored part after part
-    (a period, or a month for the event-level tables), each part sorted by the person a dashboard reads
-    (tables.STORAGE_ORDER): what lets DuckDB's row-group statistics skip the rest. A break is a part
-    that starts again after another, or a row stored after one it sorts before within its part."""
-    out = {}
-    for table, (part, order) in STORAGE_ORDER.items():
-        rows = con.execute(f"SELECT {part}, ({order}) FROM {table} ORDER BY rowid").fetchall()
-        seen: set = set()
-        breaks = 0
-        for prev, row in zip([None, *rows], rows, strict=False):
-            if prev is None or prev[0] != row[0]:
-                breaks += row[0] in seen
-                seen.add(row[0])
-            elif _nulls_last(prev[1]) > _nulls_last(row[1]):
-                breaks += 1
-        out[table] = (len(rows), breaks)
-    return out
-
-
 @pytest.mark.parametrize("batch_rows", [50, 2_000_000])
 def test_metric_tables_are_stored_in_order(company, monkeypatch, batch_rows):
     con = company.con
     cut = day(119)
-    monkeypatch.setattr(pipeline, "SORT_BATCH_ROWS", batch_rows)  # many batches, or all parts in one
+    monkeypatch.setattr(tables, "SORT_BATCH_ROWS", batch_rows)  # many batches, or all parts in one
     con.execute("CREATE TEMP TABLE held_ev AS SELECT * FROM events WHERE time >= ?", [cut])
     con.execute("DELETE FROM events WHERE time >= ?", [cut])
     compute(con, incremental=False)

@@ -17,7 +17,7 @@ import duckdb
 import pytest
 
 from conftest import rows
-from metric_tables import differences, snapshot
+from metric_tables import differences, snapshot, storage_order
 from metrics_synth import build_company
 from resonance.metrics.lake import export_events, exported_days, lake_summary
 from resonance.metrics.pipeline import run_pipeline
@@ -155,6 +155,8 @@ def test_spark_from_the_lake_gives_the_same_tables_as_duckdb(store, spark, tmp_p
     with open_store(tmp_path / "imported.duckdb") as fresh:
         loaded = import_metrics(fresh.con, out)
         assert loaded["periods"] == 4
+        # Stored in the order the dashboard reads (tables.STORAGE_ORDER), as a compute in the store writes.
+        assert all(breaks == 0 for _, breaks in storage_order(fresh.con).values())
         assert differences(on_duckdb, snapshot(fresh.con)) == []
         reasons = rows(fresh, "SELECT count(*) FROM person_persona WHERE reason IS NULL OR rule IS NULL")[0][0]
         assert reasons == 0

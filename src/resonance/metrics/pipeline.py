@@ -43,7 +43,7 @@ from resonance.metrics.periods import _ROLLING, CALENDAR_TYPES, Period, assign, 
 from resonance.metrics.persona import persona_rules
 from resonance.metrics.relations import rounded
 from resonance.metrics.rules import load_rules, rules_hash
-from resonance.metrics.tables import EVENT_TABLES, PERIOD_TABLES, STORAGE_ORDER, ensure_metric_tables
+from resonance.metrics.tables import EVENT_TABLES, PERIOD_TABLES, ensure_metric_tables, insert_in_order
 from resonance.store.db import transaction
 
 METRICS = ("activity", "reaction", "eminence", "network", "knowledge_value")
@@ -578,11 +578,9 @@ def _write(
                 if name == "person_persona":  # each persona's rule and reason, with the person's own figures
                     extra, params = reasons, reason_params
                 insert = f"INSERT INTO {name} ({cols}{', rule, reason' if extra else ''}) SELECT {cols}{extra}"
-                if name in STORAGE_ORDER:
-                    chosen_periods = labels if name in PERIOD_TABLES else None
-                    counts[name] = _insert_in_order(writer, insert, params, source, is_table, name, chosen_periods)
-                else:
-                    counts[name] = int(writer.execute(f"{insert} FROM {source} AS _out", params).fetchall()[0][0])
+                counts[name] = insert_in_order(
+                    writer, name, insert, source, is_table, params, labels if name in PERIOD_TABLES else None
+                )
                 if eng.name != "duckdb":
                     writer.unregister("_metric_out")
             for name in EVENT_TABLES:
@@ -597,63 +595,6 @@ def _write(
         if eng.name != "duckdb":
             writer.close()
     return counts
-
-
-SORT_BATCH_ROWS = 2_000_000
-"""At most this many rows are sorted in one statement when a metric table is written (whole parts,
-see tables.STORAGE_ORDER: a larger part is sorted alone). Each statement scans the computed rows once,
-so batching consecutive parts saves scans; the bound keeps each sort well inside DuckDB's memory."""
-
-
-def _insert_in_order(
-    writer: duckdb.DuckDBPyConnection,
-    insert: str,
-    params: list[Any],
-    source: str,
-    is_table: bool,
-    name: str,
-    chosen_periods: list[str] | None,
-) -> int:
-    """Insert a metric table's rows part after part, each part sorted (tables.STORAGE_ORDER says how and
-    why), a batch of consecutive parts per statement. A source that is a query, not a table, is staged
-    first so that it runs once. For a period table, rows of a period that was not chosen are refused."""
-    part, order = STORAGE_ORDER[name]
-    if not is_table:
-        writer.execute(f"CREATE OR REPLACE TEMP TABLE _metric_stage AS SELECT * FROM {source} AS _q")
-        source = "_metric_stage"
-    rows = dict(writer.execute(f"SELECT {part} AS _part, count(*) FROM {source} GROUP BY _part").fetchall())
-    stray = set(rows) - set(chosen_periods) if chosen_periods is not None else set()
-    if stray:  # a bug, never a silent loss
-        raise RuntimeError(f"{name}: rows computed for periods not chosen: {sorted(stray)[:5]}")
-    batches: list[list[Any]] = []
-    size = 0
-    for key in sorted(k for k in rows if k is not None):
-        if not batches or size + rows[key] > SORT_BATCH_ROWS:
-            batches.append([])
-            size = 0
-        batches[-1].append(key)
-        size += rows[key]
-    # Consecutive parts, so a range selects a batch; rows without a part (none expected) go last.
-    where = [(f"{part} BETWEEN ? AND ?", [b[0], b[-1]]) for b in batches]
-    if None in rows:
-        where.append((f"{part} IS NULL", []))
-    order_was = writer.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
-    writer.execute("SET preserve_insertion_order = true")  # the sorted order is the point of the insert
-    inserted = 0
-    try:
-        for condition, bounds in where:
-            inserted += int(
-                writer.execute(
-                    f"{insert} FROM {source} AS _out WHERE {condition} ORDER BY {part}, {order}", [*params, *bounds]
-                ).fetchall()[0][0]
-            )
-    finally:
-        writer.execute(f"SET preserve_insertion_order = {'true' if order_was else 'false'}")
-        if not is_table:
-            writer.execute("DROP TABLE IF EXISTS _metric_stage")
-    if inserted != sum(rows.values()):
-        raise RuntimeError(f"{name}: {sum(rows.values())} rows computed, {inserted} written")
-    return inserted
 
 
 PERSONA_REASON_SQL = """\

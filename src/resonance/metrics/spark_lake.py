@@ -206,7 +206,7 @@ def import_metrics(con: duckdb.DuckDBPyConnection, out: str | Path) -> dict[str,
     periods, in one transaction, as a compute on the store would; the event-level
     tables are replaced whole. Returns rows per table."""
     from resonance.metrics.pipeline import TABLE_COLUMNS
-    from resonance.metrics.tables import EVENT_TABLES, PERIOD_TABLES, ensure_metric_tables
+    from resonance.metrics.tables import EVENT_TABLES, PERIOD_TABLES, ensure_metric_tables, insert_in_order
 
     root = Path(normalise_target(str(out)).removeprefix("file://"))
     if not (root / "metric_periods").is_dir():
@@ -237,14 +237,16 @@ def import_metrics(con: duckdb.DuckDBPyConnection, out: str | Path) -> dict[str,
                     continue
                 cols = TABLE_COLUMNS[name] + (["reason", "rule"] if name == "person_persona" else [])
                 col_list = ", ".join(cols)
+                insert = f"INSERT INTO {name} ({col_list}) SELECT {col_list}"
                 if name in PERIOD_TABLES:
                     cur.execute(f"DELETE FROM {name} WHERE period IN (SELECT unnest(?::VARCHAR[]))", [labels])
-                    cur.execute(f"INSERT INTO {name} ({col_list}) SELECT {col_list} FROM {src(name)}"
+                    cur.execute(f"CREATE OR REPLACE TEMP TABLE _import_rows AS SELECT {col_list} FROM {src(name)}"
                                 " WHERE period IN (SELECT unnest(?::VARCHAR[]))", [labels])
+                    counts[name] = insert_in_order(cur, name, insert, "_import_rows", True, (), labels)
+                    cur.execute("DROP TABLE _import_rows")
                 else:
                     cur.execute(f"DELETE FROM {name}")
-                    cur.execute(f"INSERT INTO {name} ({col_list}) SELECT {col_list} FROM {src(name)}")
-                counts[name] = int(cur.execute(f"SELECT count(*) FROM {src(name)}").fetchall()[0][0])
+                    counts[name] = insert_in_order(cur, name, insert, f"(SELECT {col_list} FROM {src(name)})", False)
             cur.execute(
                 """INSERT INTO metric_runs (run_id, engine, started_at, finished_at, status, periods, summary)
                    VALUES (?, 'spark-import', now()::TIMESTAMP, now()::TIMESTAMP, 'done', ?, ?)""",

@@ -8,6 +8,9 @@ deletes and re-inserts only those periods' rows, in one transaction.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import duckdb
 
 from resonance.store.migrations import Migration, migrate
@@ -49,6 +52,65 @@ at 10M events)."""
 
 EVENT_TABLES = ("metric_contributions", "metric_reactions")
 """Event-level tables (resolved to people), rebuilt by every compute."""
+
+SORT_BATCH_ROWS = 2_000_000
+"""At most this many rows are sorted in one statement when a metric table is written (whole parts,
+see STORAGE_ORDER: a larger part is sorted alone). Each statement scans the computed rows once,
+so batching consecutive parts saves scans; the bound keeps each sort well inside DuckDB's memory."""
+
+
+def insert_in_order(
+    writer: duckdb.DuckDBPyConnection,
+    name: str,
+    insert: str,
+    source: str,
+    is_table: bool,
+    params: Sequence[Any] = (),
+    chosen_periods: Sequence[str] | None = None,
+) -> int:
+    """Run `insert` (an `INSERT INTO name (...) SELECT ...` without its FROM) over `source` (a table, a
+    registered view or a parenthesised query; `is_table` False stages a query first so that it runs
+    once), part after part, each part sorted (STORAGE_ORDER says how and why), a batch of consecutive
+    parts per statement. Returns the rows written. With `chosen_periods`, rows of any other period are
+    refused. Every writer of the metric tables goes through here (the compute, `import-metrics`)."""
+    part, order = STORAGE_ORDER[name]
+    if not is_table:
+        writer.execute(f"CREATE OR REPLACE TEMP TABLE _metric_stage AS SELECT * FROM {source} AS _q")
+        source = "_metric_stage"
+    rows = dict(writer.execute(f"SELECT {part} AS _part, count(*) FROM {source} GROUP BY _part").fetchall())
+    stray = set(rows) - set(chosen_periods) if chosen_periods is not None else set()
+    if stray:  # a bug, never a silent loss
+        raise RuntimeError(f"{name}: rows computed for periods not chosen: {sorted(stray)[:5]}")
+    batches: list[list[Any]] = []
+    size = 0
+    for key in sorted(k for k in rows if k is not None):
+        if not batches or size + rows[key] > SORT_BATCH_ROWS:
+            batches.append([])
+            size = 0
+        batches[-1].append(key)
+        size += rows[key]
+    # Consecutive parts, so a range selects a batch; rows without a part (none expected) go last.
+    where = [(f"{part} BETWEEN ? AND ?", [b[0], b[-1]]) for b in batches]
+    if None in rows:
+        where.append((f"{part} IS NULL", []))
+    order_was = writer.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0][0]
+    writer.execute("SET preserve_insertion_order = true")  # the sorted order is the point of the insert
+    inserted = 0
+    try:
+        for condition, bounds in where:
+            inserted += int(
+                writer.execute(
+                    f"{insert} FROM {source} AS _out WHERE {condition} ORDER BY {part}, {order}", [*params, *bounds]
+                ).fetchall()[0][0]
+            )
+    finally:
+        writer.execute(f"SET preserve_insertion_order = {'true' if order_was else 'false'}")
+        if not is_table:
+            writer.execute("DROP TABLE IF EXISTS _metric_stage")
+    if inserted != sum(rows.values()):
+        raise RuntimeError(f"{name}: {sum(rows.values())} rows computed, {inserted} written")
+    return inserted
+
 
 METRICS_MIGRATIONS = [
     Migration(
